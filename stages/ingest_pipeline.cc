@@ -1,0 +1,170 @@
+#include "stages/ingest_pipeline.h"
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "stages/absl_compat.h"
+#include "pipeline/worker_group.h"
+#include "stages/log.h"
+
+namespace nf2 {
+namespace {
+
+// One log-safe line of input: printable ASCII kept, the rest escaped.
+std::string Printable(std::string_view line) {
+  std::string out;
+  const size_t limit = 160;
+  for (size_t i = 0; i < line.size() && i < limit; ++i) {
+    unsigned char c = static_cast<unsigned char>(line[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
+    }
+  }
+  if (line.size() > limit) out += "...";
+  return out;
+}
+
+}  // namespace
+
+IngestPipeline::IngestPipeline(PipelineOptions options, pipeline::Outcomes* outcomes,
+                               pipeline::Shutdown* shutdown)
+    : options_(std::move(options)), outcomes_(outcomes), shutdown_(shutdown) {}
+
+std::unique_ptr<BatchEncoder> IngestPipeline::MakeEncoder() {
+  return std::make_unique<BatchEncoder>(options_.limits, options_.collector_id,
+                                        MakeGzipCompressor(options_.gzip_impl, options_.gzip_level),
+                                        &next_batch_id_);
+}
+
+void IngestPipeline::ParseWorker(int) {
+  auto parser = MakeLineParser(options_.json_parser);
+  auto on_invalid = [this](std::string_view line, std::string_view why) {
+    uint64_t suppressed;
+    if (!LogEnabled(LogLevel::kWarn) || !invalid_log_.Allow(&suppressed)) return;
+    std::string msg = absl::StrCat("[PARSE] invalid line skipped (", Av(why), "): ", Printable(line));
+    if (suppressed > 0) absl::StrAppend(&msg, " [", suppressed, " more since the last report]");
+    LogWarn(msg);
+  };
+  while (auto chunk = q_lines_->Pop()) {
+    auto records = std::make_unique<RecordChunk>();
+    records->records.reserve(chunk->size / 512 + 16);
+    ParseCounts counts;
+    ParseLineChunk(*parser, *chunk, records.get(), &counts, on_invalid);
+    chunk.reset();  // free the text before blocking on the next queue
+    outcomes_->AddLines(counts.lines);
+    outcomes_->AddFiltered(counts.filtered);
+    outcomes_->AddInvalid(counts.invalid);
+    parsed_lines_ += counts.lines;
+    parsed_records_ += counts.records;
+    parsed_filtered_ += counts.filtered;
+    parsed_invalid_ += counts.invalid;
+    unknown_proto_ += counts.unknown_proto;
+    if (!records->records.empty()) q_records_->Push(std::move(records));
+  }
+}
+
+void IngestPipeline::MapWorker(int) {
+  while (auto records = q_records_->Pop()) {
+    auto fragments = std::make_unique<FragmentChunk>();
+    MapRecordChunk(*records, fragments.get());
+    records.reset();
+    q_fragments_->Push(std::move(fragments));
+  }
+}
+
+void IngestPipeline::AssembleWorker(int) {
+  using Clock = std::chrono::steady_clock;
+  auto encoder = MakeEncoder();
+  std::unique_ptr<Batch> batch;
+  Clock::time_point deadline;
+  std::vector<std::unique_ptr<Batch>> sealed;
+  const auto flush_interval = absl::ToChronoNanoseconds(options_.flush_interval);
+
+  auto seal = [&] {
+    if (!batch) return;
+    encoder->Seal(std::move(batch), &sealed);
+    for (auto& b : sealed) q_batches_->Push(std::move(b));
+    sealed.clear();
+  };
+
+  while (true) {
+    std::unique_ptr<FragmentChunk> chunk;
+    if (batch) {
+      auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
+      if (left.count() <= 0 || !q_fragments_->PopWait(chunk, left)) {
+        seal();  // FLUSH_INTERVAL passed since the batch's first record
+        continue;
+      }
+    } else {
+      chunk = q_fragments_->Pop();
+    }
+    if (!chunk) break;  // end of input
+    for (size_t i = 0; i < chunk->count(); ++i) {
+      std::string_view fragment = chunk->fragment(i);
+      if (batch && !encoder->Fits(*batch, fragment.size())) seal();
+      if (!batch) {
+        batch = encoder->Begin();
+        deadline = Clock::now() + flush_interval;
+      }
+      encoder->Append(batch.get(), fragment);
+      if (batch->records() >= options_.batch_size) seal();
+    }
+  }
+  seal();
+}
+
+absl::Status IngestPipeline::Run() {
+  const size_t qc = std::max<size_t>(options_.queue_chunks, 1);
+  q_lines_ = std::make_unique<pipeline::BoundedQueue<LineChunk>>(qc);
+  q_records_ = std::make_unique<pipeline::BoundedQueue<RecordChunk>>(qc);
+  q_fragments_ = std::make_unique<pipeline::BoundedQueue<FragmentChunk>>(qc);
+  // Enough sealed batches to keep every request slot busy while the
+  // assemblers fill the next ones.
+  q_batches_ = std::make_unique<pipeline::BoundedQueue<Batch>>(
+      static_cast<size_t>(options_.sender.max_in_flight) + options_.assembler_threads);
+
+  auto splitter = MakeEncoder();
+  HttpSender sender(options_.sender, q_batches_.get(), splitter.get(), outcomes_, shutdown_);
+  q_batches_->SetOnPush([&sender] { sender.Wake(); });
+  std::thread sender_thread([&sender] { sender.Run(); });
+
+  {
+    const int assemblers = options_.assembler_threads;
+    const int mappers = options_.mapper_threads;
+    const int parsers = options_.parser_threads;
+    pipeline::WorkerGroup assemble("assembler", assemblers,
+                                   [this](int i) { AssembleWorker(i); },
+                                   [this] { q_batches_->Close(1); });
+    pipeline::WorkerGroup map("mapper", mappers, [this](int i) { MapWorker(i); },
+                              [this, assemblers] { q_fragments_->Close(assemblers); });
+    pipeline::WorkerGroup parse("parser", parsers, [this](int i) { ParseWorker(i); },
+                                [this, mappers] { q_records_->Close(mappers); });
+
+    LineSource source(options_.source, q_lines_.get(), outcomes_, shutdown_);
+    absl::Status st = source.Run();
+    q_lines_->Close(parsers);
+    parse.Join();
+    map.Join();
+    assemble.Join();
+    sender_thread.join();
+    sender_stats_ = sender.stats();
+    return st;
+  }
+}
+
+PipelineStats IngestPipeline::stats() const {
+  PipelineStats s;
+  s.parse.lines = parsed_lines_.load();
+  s.parse.records = parsed_records_.load();
+  s.parse.filtered = parsed_filtered_.load();
+  s.parse.invalid = parsed_invalid_.load();
+  s.parse.unknown_proto = unknown_proto_.load();
+  s.sender = sender_stats_;
+  return s;
+}
+
+}  // namespace nf2

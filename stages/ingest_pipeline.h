@@ -1,0 +1,82 @@
+// The whole nf2ingest pipeline, wired as DESIGN.md draws it:
+//   source ─Q1─▶ parser pool ─Q2─▶ mapper pool ─Q3─▶ assembler pool ─Q4─▶ sender
+// Every queue is bounded and carries chunks or batches; each pool closes the
+// next queue when its last worker ends, so end of input drains front to back.
+#ifndef NF2INGEST_STAGES_INGEST_PIPELINE_H_
+#define NF2INGEST_STAGES_INGEST_PIPELINE_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "pipeline/outcomes.h"
+#include "pipeline/shutdown.h"
+#include "stages/batch.h"
+#include "stages/chunk_stages.h"
+#include "stages/gzip.h"
+#include "stages/http_sender.h"
+#include "stages/line_parser.h"
+#include "stages/line_source.h"
+#include "stages/log.h"
+
+namespace nf2 {
+
+struct PipelineOptions {
+  LineSourceOptions source;
+  int parser_threads = 1;
+  int mapper_threads = 1;
+  int assembler_threads = 1;
+  size_t queue_chunks = 8;  // capacity of each chunk queue
+  size_t batch_size = 200;  // records per batch (BATCH_SIZE, already clamped)
+  absl::Duration flush_interval = absl::Seconds(1);
+  BatchLimits limits;
+  std::string collector_id = "gw-local";
+  JsonParserKind json_parser = JsonParserKind::kSimdjson;
+  GzipImpl gzip_impl = GzipImpl::kLibdeflate;
+  int gzip_level = 1;
+  SenderOptions sender;
+};
+
+struct PipelineStats {
+  ParseCounts parse;
+  SenderStats sender;
+};
+
+class IngestPipeline {
+ public:
+  IngestPipeline(PipelineOptions options, pipeline::Outcomes* outcomes,
+                 pipeline::Shutdown* shutdown);
+
+  // Runs until every line read has an outcome. Returns the source's error,
+  // if an input could not be read.
+  absl::Status Run();
+
+  PipelineStats stats() const;
+
+ private:
+  void ParseWorker(int index);
+  void MapWorker(int index);
+  void AssembleWorker(int index);
+  std::unique_ptr<BatchEncoder> MakeEncoder();
+
+  PipelineOptions options_;
+  pipeline::Outcomes* outcomes_;
+  pipeline::Shutdown* shutdown_;
+  std::atomic<uint64_t> next_batch_id_{1};
+  LogThrottle invalid_log_{10, 10.0};
+
+  std::unique_ptr<pipeline::BoundedQueue<LineChunk>> q_lines_;
+  std::unique_ptr<pipeline::BoundedQueue<RecordChunk>> q_records_;
+  std::unique_ptr<pipeline::BoundedQueue<FragmentChunk>> q_fragments_;
+  std::unique_ptr<pipeline::BoundedQueue<Batch>> q_batches_;
+
+  std::atomic<uint64_t> parsed_lines_{0}, parsed_records_{0}, parsed_filtered_{0},
+      parsed_invalid_{0}, unknown_proto_{0};
+  SenderStats sender_stats_;
+};
+
+}  // namespace nf2
+
+#endif  // NF2INGEST_STAGES_INGEST_PIPELINE_H_

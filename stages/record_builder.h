@@ -1,0 +1,76 @@
+// Turns the top-level fields of one goflow2 JSON object into a FlowRecord,
+// applying CONTRACT.md §2: which keys matter, their ranges, and when a record
+// is filtered or invalid. Every JSON parser feeds this one class, so the
+// parsers cannot disagree on the mapping rules.
+#ifndef NF2INGEST_STAGES_RECORD_BUILDER_H_
+#define NF2INGEST_STAGES_RECORD_BUILDER_H_
+
+#include <cstdint>
+#include <string_view>
+
+#include "stages/flow_record.h"
+
+namespace nf2 {
+
+enum class LineVerdict : uint8_t { kRecord, kFiltered, kInvalid };
+
+struct ParseResult {
+  LineVerdict verdict = LineVerdict::kInvalid;
+  // Why the line is invalid (a static string), empty otherwise.
+  std::string_view error;
+  // `proto` was a name outside the IANA table (mapped to 0).
+  bool unknown_proto = false;
+};
+
+// The goflow2 keys the mapping reads. Everything else is ignored.
+enum class Field : uint8_t {
+  kNone,
+  kType,
+  kTimeFlowStartNs,
+  kTimeReceivedNs,
+  kSrcAddr,
+  kDstAddr,
+  kSrcPort,
+  kDstPort,
+  kProto,
+  kBytes,
+  kPackets,
+  kInIf,
+  kOutIf,
+  kCount
+};
+
+class RecordBuilder {
+ public:
+  static Field Lookup(std::string_view key);
+
+  void Reset();
+  // A non-negative JSON integer that fits in 64 bits.
+  void OnUnsigned(Field field, uint64_t value);
+  // A JSON string (already unescaped).
+  void OnString(Field field, std::string_view value);
+  // Any other JSON value: negative or fractional numbers, numbers too large,
+  // booleans, null, arrays, objects.
+  void OnOther(Field field);
+
+  // Decides the line's fate and, for kRecord, fills `out`.
+  ParseResult Finish(FlowRecord* out);
+
+ private:
+  void SetError(Field field, std::string_view why);
+  void ClearError(Field field);
+  void SetAddress(Field field, IpText* slot, std::string_view value);
+
+  uint32_t present_ = 0;  // bit per Field
+  uint32_t errors_ = 0;   // bit per Field: last value seen was unusable
+  std::string_view first_error_[static_cast<int>(Field::kCount)] = {};
+  enum class TypeKind : uint8_t { kAbsent, kMapped, kOther } type_ = TypeKind::kAbsent;
+  bool unknown_proto_ = false;
+  uint64_t time_flow_start_ns_ = 0;
+  uint64_t time_received_ns_ = 0;
+  FlowRecord rec_;
+};
+
+}  // namespace nf2
+
+#endif  // NF2INGEST_STAGES_RECORD_BUILDER_H_

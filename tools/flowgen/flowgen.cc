@@ -1,0 +1,435 @@
+// flowgen: goflow2 traffic generator for demos, tests and benchmarks.
+//
+// JSON mode (default) writes goflow2 v2 JSON lines (optionally with junk and container-log
+// prefixes) and, with --expected, the flows.v1 record each deliverable line must become.
+// --netflow-v5 HOST:PORT sends NetFlow v5 export packets over UDP instead.
+#include <fcntl.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cinttypes>
+#include <cmath>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "flow_generator.h"
+#include "netflow_v5.h"
+
+namespace flowgen {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+constexpr char kHelp[] = R"(usage: flowgen [options]
+       flowgen --netflow-v5 HOST:PORT [--count N] [--flows M] [--rate R] [--seed S]
+
+Generates goflow2 traffic for demos, tests and benchmarks.
+
+JSON mode (default): writes goflow2 v2 JSON lines (all 50 keys, goflow2's key order).
+  --count N         lines to write (default 1000; 0 = endless, until killed or the reader
+                    goes away)
+  --rate R          lines per second, paced on an absolute schedule (default 0 = as fast as
+                    possible)
+  --seed S          PRNG seed (default 1); the same seed gives byte-identical output
+  --junk-ratio F    fraction 0..1 of junk lines (default 0), cycling among: blank line, goflow2
+                    log line, truncated JSON, invalid UTF-8 in an address, src_addr empty or not
+                    an IP, negative or fractional port, SFLOW_5 record (filtered, not an error)
+  --docker-prefix   prefix every line with a container-log prefix ("collector-2  | ")
+  --out FILE        write the lines to FILE instead of stdout
+  --expected FILE   also write, one per deliverable line and in the same order, the flows.v1
+                    record the mapper must produce for it (compact JSON)
+  At the end: "flowgen: lines=N valid=N filtered=N invalid=N" on stderr.
+
+NetFlow v5 mode:
+  --netflow-v5 HOST:PORT  send UDP NetFlow v5 export packets to HOST:PORT
+  --count N         packets to send (default 1000; 0 = endless)
+  --flows M         flow records per packet, 1..30 (default 10)
+  --rate R          packets per second (default 0 = as fast as possible)
+  --seed S          PRNG seed (default 1)
+  At the end: "flowgen: packets=N flows=N" on stderr.
+
+  --help            this text
+
+Flags take "--name=value" or "--name value". Exit status: 0 ok (also when the reader of
+stdout goes away), 1 runtime error, 2 bad command line.
+)";
+
+volatile std::sig_atomic_t g_stop = 0;
+
+void OnStopSignal(int) { g_stop = 1; }
+
+struct Options {
+  uint64_t count = 1000;
+  double rate = 0.0;
+  uint64_t seed = 1;
+  double junk_ratio = 0.0;
+  bool junk_ratio_set = false;
+  bool docker_prefix = false;
+  std::string out_path;
+  std::string expected_path;
+  std::string netflow_v5;
+  int flows = 10;
+  bool flows_set = false;
+};
+
+[[noreturn]] void UsageError(const std::string& message) {
+  std::fprintf(stderr, "flowgen: %s (see --help)\n", message.c_str());
+  std::exit(kExitUsage);
+}
+
+[[noreturn]] void BadValue(std::string_view flag, std::string_view value, std::string_view want) {
+  UsageError("bad value for --" + std::string(flag) + ": '" + std::string(value) + "' (want " +
+             std::string(want) + ")");
+}
+
+bool ParseU64(std::string_view s, uint64_t& out) {
+  if (s.empty() || s.front() < '0' || s.front() > '9') return false;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && ptr == s.data() + s.size();
+}
+
+bool ParseDouble(std::string_view s, double& out) {
+  if (s.empty()) return false;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && ptr == s.data() + s.size() && std::isfinite(out);
+}
+
+Options ParseArgs(int argc, char** argv) {
+  struct Flag {
+    std::string_view name;
+    bool takes_value;
+  };
+  static constexpr Flag kFlags[] = {
+      {"help", false},      {"count", true},          {"rate", true}, {"seed", true},
+      {"junk-ratio", true}, {"docker-prefix", false}, {"out", true},  {"expected", true},
+      {"netflow-v5", true}, {"flows", true},
+  };
+
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "-h") {
+      std::fputs(kHelp, stdout);
+      std::exit(kExitOk);
+    }
+    if (arg.size() <= 2 || arg.substr(0, 2) != "--") {
+      UsageError("unexpected argument '" + std::string(arg) + "'");
+    }
+    std::string_view name = arg.substr(2);
+    std::string_view value;
+    bool has_value = false;
+    if (const size_t eq = name.find('='); eq != std::string_view::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    const Flag* flag = nullptr;
+    for (const Flag& f : kFlags) {
+      if (f.name == name) flag = &f;
+    }
+    if (flag == nullptr) UsageError("unknown flag --" + std::string(name));
+    if (flag->takes_value && !has_value) {
+      if (i + 1 >= argc) UsageError("--" + std::string(name) + " needs a value");
+      value = argv[++i];
+    } else if (!flag->takes_value && has_value) {
+      UsageError("--" + std::string(name) + " takes no value");
+    }
+
+    if (name == "help") {
+      std::fputs(kHelp, stdout);
+      std::exit(kExitOk);
+    } else if (name == "count") {
+      if (!ParseU64(value, o.count)) BadValue(name, value, "a non-negative integer");
+    } else if (name == "rate") {
+      if (!ParseDouble(value, o.rate) || o.rate < 0) BadValue(name, value, "a number >= 0");
+    } else if (name == "seed") {
+      if (!ParseU64(value, o.seed)) BadValue(name, value, "a non-negative integer");
+    } else if (name == "junk-ratio") {
+      if (!ParseDouble(value, o.junk_ratio) || o.junk_ratio < 0 || o.junk_ratio > 1) {
+        BadValue(name, value, "a number between 0 and 1");
+      }
+      o.junk_ratio_set = true;
+    } else if (name == "docker-prefix") {
+      o.docker_prefix = true;
+    } else if (name == "out") {
+      if (value.empty()) BadValue(name, value, "a file name");
+      o.out_path = value;
+    } else if (name == "expected") {
+      if (value.empty()) BadValue(name, value, "a file name");
+      o.expected_path = value;
+    } else if (name == "netflow-v5") {
+      if (value.empty()) BadValue(name, value, "HOST:PORT");
+      o.netflow_v5 = value;
+    } else if (name == "flows") {
+      uint64_t flows = 0;
+      if (!ParseU64(value, flows) || flows < 1 ||
+          flows > static_cast<uint64_t>(NetflowV5Generator::kMaxFlows)) {
+        BadValue(name, value, "an integer between 1 and 30");
+      }
+      o.flows = static_cast<int>(flows);
+      o.flows_set = true;
+    }
+  }
+
+  if (!o.netflow_v5.empty()) {
+    if (o.junk_ratio_set) UsageError("--junk-ratio does not apply to --netflow-v5");
+    if (o.docker_prefix) UsageError("--docker-prefix does not apply to --netflow-v5");
+    if (!o.out_path.empty()) UsageError("--out does not apply to --netflow-v5");
+    if (!o.expected_path.empty()) UsageError("--expected does not apply to --netflow-v5");
+  } else if (o.flows_set) {
+    UsageError("--flows only applies with --netflow-v5");
+  }
+  return o;
+}
+
+void InstallSignalHandlers() {
+  std::signal(SIGPIPE, SIG_IGN);  // a closed reader shows up as EPIPE instead
+  struct sigaction sa = {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  // No SA_RESTART, so sleeps and blocked writes see EINTR; SA_RESETHAND, so a second signal
+  // kills a process that is stuck writing to a reader that does not read.
+  sa.sa_flags = SA_RESETHAND;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+uint64_t NowNs(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Paces items on an absolute schedule: item i is due at start + i / rate.
+class Pacer {
+ public:
+  explicit Pacer(double rate) : rate_(rate), start_ns_(NowNs(CLOCK_MONOTONIC)) {}
+
+  // Sleeps until item `done` is due, then returns how many items should have been emitted by now
+  // (more than `done`). Returns `done` early when a stop signal arrives.
+  uint64_t WaitForBudget(uint64_t done) {
+    const uint64_t deadline = start_ns_ + OffsetNs(done);
+    timespec ts;
+    ts.tv_sec = static_cast<time_t>(deadline / 1'000'000'000ULL);
+    ts.tv_nsec = static_cast<long>(deadline % 1'000'000'000ULL);
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+      if (g_stop) return done;
+    }
+    const long double elapsed = static_cast<long double>(NowNs(CLOCK_MONOTONIC) - start_ns_);
+    const uint64_t due = static_cast<uint64_t>(elapsed * rate_ / 1e9L) + 1;
+    return due > done ? due : done + 1;
+  }
+
+ private:
+  uint64_t OffsetNs(uint64_t i) const {
+    return static_cast<uint64_t>(static_cast<long double>(i) * 1e9L / rate_);
+  }
+
+  long double rate_;
+  uint64_t start_ns_;
+};
+
+enum class WriteResult { kOk, kClosed };
+
+// Writes everything; kClosed when the reader went away (EPIPE). Exits on other errors.
+WriteResult WriteAll(int fd, const char* data, size_t size, const std::string& name) {
+  while (size > 0) {
+    const ssize_t n = write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EPIPE) return WriteResult::kClosed;
+      std::fprintf(stderr, "flowgen: write to %s failed: %s\n", name.c_str(), std::strerror(errno));
+      std::exit(kExitFailure);
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return WriteResult::kOk;
+}
+
+int OpenOutput(const std::string& path) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    std::fprintf(stderr, "flowgen: cannot open %s: %s\n", path.c_str(), std::strerror(errno));
+    std::exit(kExitFailure);
+  }
+  return fd;
+}
+
+int RunJson(const Options& o) {
+  const int out_fd = o.out_path.empty() ? STDOUT_FILENO : OpenOutput(o.out_path);
+  const std::string out_name = o.out_path.empty() ? "stdout" : o.out_path;
+  const int expected_fd = o.expected_path.empty() ? -1 : OpenOutput(o.expected_path);
+
+  constexpr size_t kBufBytes = 1 << 20;
+  const std::unique_ptr<char[]> buf(new char[kBufBytes]);
+  char* const buf_limit = buf.get() + kBufBytes - FlowGenerator::kMaxLineBytes;
+  const std::unique_ptr<char[]> expected_buf(new char[kBufBytes]);
+  char* const expected_limit = expected_buf.get() + kBufBytes - FlowGenerator::kMaxExpectedBytes;
+  char* p = buf.get();
+  char* e = expected_buf.get();
+  char** const expected = expected_fd >= 0 ? &e : nullptr;
+
+  // Both files always hold whole lines up to the same input line.
+  auto flush = [&]() -> bool {
+    if (WriteAll(out_fd, buf.get(), static_cast<size_t>(p - buf.get()), out_name) !=
+        WriteResult::kOk) {
+      return false;
+    }
+    p = buf.get();
+    if (expected_fd >= 0) {
+      if (WriteAll(expected_fd, expected_buf.get(), static_cast<size_t>(e - expected_buf.get()),
+                   o.expected_path) != WriteResult::kOk) {
+        return false;
+      }
+      e = expected_buf.get();
+    }
+    return true;
+  };
+
+  GeneratorOptions gen_options;
+  gen_options.seed = o.seed;
+  gen_options.junk_ratio = o.junk_ratio;
+  gen_options.docker_prefix = o.docker_prefix;
+  FlowGenerator gen(gen_options);
+  uint64_t counts[3] = {0, 0, 0};  // by LineKind
+  uint64_t lines = 0;
+  const uint64_t total = o.count == 0 ? UINT64_MAX : o.count;
+  Pacer pacer(o.rate > 0 ? o.rate : 1.0);
+
+  while (lines < total && !g_stop) {
+    uint64_t burst_end = total;
+    if (o.rate > 0) {
+      const uint64_t due = pacer.WaitForBudget(lines);
+      if (due < burst_end) burst_end = due;
+    }
+    while (lines < burst_end) {
+      p = gen.WriteLine(p, expected);
+      ++counts[static_cast<int>(gen.last_kind())];
+      ++lines;
+      if (p > buf_limit || e > expected_limit) {
+        if (!flush()) return kExitOk;  // the reader went away: stop quietly
+        if (g_stop) break;
+      }
+    }
+    if (o.rate > 0 && !flush()) return kExitOk;
+  }
+  if (!flush()) return kExitOk;
+  if (expected_fd >= 0 && close(expected_fd) != 0) {
+    std::fprintf(stderr, "flowgen: closing %s failed: %s\n", o.expected_path.c_str(),
+                 std::strerror(errno));
+    return kExitFailure;
+  }
+  if (out_fd != STDOUT_FILENO && close(out_fd) != 0) {
+    std::fprintf(stderr, "flowgen: closing %s failed: %s\n", out_name.c_str(),
+                 std::strerror(errno));
+    return kExitFailure;
+  }
+  std::fprintf(
+      stderr,
+      "flowgen: lines=%" PRIu64 " valid=%" PRIu64 " filtered=%" PRIu64 " invalid=%" PRIu64 "\n",
+      lines, counts[static_cast<int>(LineKind::kValid)],
+      counts[static_cast<int>(LineKind::kFiltered)], counts[static_cast<int>(LineKind::kInvalid)]);
+  return kExitOk;
+}
+
+int RunNetflowV5(const Options& o) {
+  // HOST:PORT or [IPV6]:PORT.
+  const std::string& target = o.netflow_v5;
+  std::string host;
+  std::string port;
+  if (!target.empty() && target.front() == '[') {
+    const size_t close_bracket = target.find(']');
+    if (close_bracket == std::string::npos || close_bracket + 1 >= target.size() ||
+        target[close_bracket + 1] != ':') {
+      BadValue("netflow-v5", target, "HOST:PORT");
+    }
+    host = target.substr(1, close_bracket - 1);
+    port = target.substr(close_bracket + 2);
+  } else {
+    const size_t colon = target.rfind(':');
+    if (colon == std::string::npos) BadValue("netflow-v5", target, "HOST:PORT");
+    host = target.substr(0, colon);
+    port = target.substr(colon + 1);
+  }
+  uint64_t port_number = 0;
+  if (host.empty() || !ParseU64(port, port_number) || port_number == 0 || port_number > 65535) {
+    BadValue("netflow-v5", target, "HOST:PORT with a port 1..65535");
+  }
+
+  addrinfo hints = {};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* res = nullptr;
+  if (const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+    std::fprintf(stderr, "flowgen: cannot resolve %s: %s\n", host.c_str(), gai_strerror(rc));
+    return kExitFailure;
+  }
+  const std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> res_owner(res, &freeaddrinfo);
+  const int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+  if (fd < 0) {
+    std::fprintf(stderr, "flowgen: socket: %s\n", std::strerror(errno));
+    return kExitFailure;
+  }
+
+  NetflowV5Generator gen(o.seed, o.flows);
+  uint8_t packet[NetflowV5Generator::kMaxPacketBytes];
+  const uint64_t start_ns = NowNs(CLOCK_MONOTONIC);
+  constexpr uint64_t kBaseUptimeMs = 3'600'000;  // the exporter has been up for an hour
+  const uint64_t total = o.count == 0 ? UINT64_MAX : o.count;
+  Pacer pacer(o.rate > 0 ? o.rate : 1.0);
+  uint64_t packets = 0;
+
+  while (packets < total && !g_stop) {
+    uint64_t burst_end = total;
+    if (o.rate > 0) {
+      const uint64_t due = pacer.WaitForBudget(packets);
+      if (due < burst_end) burst_end = due;
+    }
+    while (packets < burst_end && !g_stop) {
+      const uint64_t uptime_ms = kBaseUptimeMs + (NowNs(CLOCK_MONOTONIC) - start_ns) / 1'000'000;
+      const uint64_t now_ns = NowNs(CLOCK_REALTIME);
+      const size_t size = gen.BuildPacket(packet, static_cast<uint32_t>(uptime_ms),
+                                          static_cast<uint32_t>(now_ns / 1'000'000'000ULL),
+                                          static_cast<uint32_t>(now_ns % 1'000'000'000ULL));
+      for (;;) {
+        if (sendto(fd, packet, size, 0, res->ai_addr, res->ai_addrlen) >= 0) break;
+        if (errno == EINTR || errno == ECONNREFUSED) continue;
+        if (errno == ENOBUFS || errno == EAGAIN) {
+          const timespec pause = {0, 100'000};
+          nanosleep(&pause, nullptr);
+          continue;
+        }
+        std::fprintf(stderr, "flowgen: sendto %s: %s\n", target.c_str(), std::strerror(errno));
+        close(fd);
+        return kExitFailure;
+      }
+      ++packets;
+    }
+  }
+  close(fd);
+  std::fprintf(stderr, "flowgen: packets=%" PRIu64 " flows=%" PRIu64 "\n", packets,
+               packets * static_cast<uint64_t>(o.flows));
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace flowgen
+
+int main(int argc, char** argv) {
+  const flowgen::Options options = flowgen::ParseArgs(argc, argv);
+  flowgen::InstallSignalHandlers();
+  return options.netflow_v5.empty() ? flowgen::RunJson(options) : flowgen::RunNetflowV5(options);
+}

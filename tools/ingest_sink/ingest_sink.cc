@@ -1,0 +1,394 @@
+// ingest-sink: a reference implementation of the telemetry API (CONTRACT.md section 3) for
+// demos, integration tests and load tests. The answers are decided in sink_logic.cc; this file
+// only wires them to HTTP (cpp-httplib), files and signals.
+
+#include <dirent.h>
+#include <httplib.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "sink_faults.h"
+#include "sink_logic.h"
+#include "sink_options.h"
+#include "sink_stats.h"
+
+namespace ingest_sink {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr char kJsonType[] = "application/json";
+constexpr char kIngestPath[] = "/v1/ingest";
+// Where the client's Content-Encoding is kept while cpp-httplib reads the body (see
+// HideContentEncoding).
+constexpr char kWireEncodingHeader[] = "X-Ingest-Sink-Wire-Encoding";
+// cpp-httplib reads bodies up to this size so that our own 413 (with the JSON the contract
+// specifies) answers them; only bodies beyond it get the transport's 413.
+constexpr uint64_t kMinPayloadCap = kMaxDecompressedBytes;
+// Keep-alive lets clients reuse connections like they do with the real API; cpp-httplib's
+// default of 5 requests per connection would force constant reconnects under load.
+constexpr size_t kKeepAliveMaxRequests = 1000000;
+
+// Appends accepted records to --out. One writer at a time, so lines never interleave.
+class RecordLog {
+ public:
+  ~RecordLog() {
+    if (file_ != nullptr) std::fclose(file_);
+  }
+
+  bool Open(const std::string& path) {
+    file_ = std::fopen(path.c_str(), "a");
+    return file_ != nullptr;
+  }
+
+  bool enabled() const { return file_ != nullptr; }
+
+  // Flushed before returning so that a test reading the file after the 202 sees the records.
+  void Append(const std::vector<std::string>& lines) {
+    if (file_ == nullptr || lines.empty()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const std::string& line : lines) {
+      std::fwrite(line.data(), 1, line.size(), file_);
+      std::fputc('\n', file_);
+    }
+    if (std::fflush(file_) != 0 && !reported_error_) {
+      reported_error_ = true;
+      std::cerr << "ingest-sink: writing --out failed; records may be missing\n";
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::FILE* file_ = nullptr;
+  bool reported_error_ = false;
+};
+
+// The Debian cpp-httplib library is built with zlib, so it would gunzip request bodies itself:
+// without any cap on the inflated size (a decompression bomb), with an empty 400 of its own
+// for corrupt data, and losing the size on the wire that the 413 limit is about. Moving the
+// header aside before the body is read makes cpp-httplib hand over the raw bytes. The
+// pre-routing hook only receives a const Request, but the object behind it is cpp-httplib's
+// own non-const per-request Request, so modifying it through const_cast is well-defined.
+httplib::Server::HandlerResponse HideContentEncoding(const httplib::Request& req,
+                                                     httplib::Response& /*res*/) {
+  auto& headers = const_cast<httplib::Request&>(req).headers;
+  headers.erase(kWireEncodingHeader);
+  std::string encoding;
+  for (auto [it, end] = headers.equal_range("Content-Encoding"); it != end; ++it) {
+    encoding += (encoding.empty() ? "" : ", ") + it->second;
+  }
+  if (headers.erase("Content-Encoding") > 0) headers.emplace(kWireEncodingHeader, encoding);
+  return httplib::Server::HandlerResponse::Unhandled;
+}
+
+std::string NumericPeer(const sockaddr_storage& addr, socklen_t len, int& port) {
+  char host[NI_MAXHOST];
+  char service[NI_MAXSERV];
+  if (getnameinfo(reinterpret_cast<const sockaddr*>(&addr), len, host, sizeof(host), service,
+                  sizeof(service), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+    return "";
+  }
+  port = std::atoi(service);
+  return host;
+}
+
+// Calls `visit(fd, peer_addr, peer_port)` for each connected socket of this process (the
+// sink's accepted connections) until it returns true. cpp-httplib gives handlers no access to
+// their socket, so this is how the sink finds them.
+template <typename Visitor>
+void ForEachConnection(Visitor visit) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return;
+  while (dirent* entry = readdir(dir)) {
+    char* end = nullptr;
+    const long fd = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || fd == dirfd(dir)) continue;
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    if (getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&addr), &len) != 0) continue;
+    int port = -1;
+    const std::string host = NumericPeer(addr, len, port);
+    if (visit(static_cast<int>(fd), host, port)) break;
+  }
+  closedir(dir);
+}
+
+// The `close` fault: finds the request's socket by its peer address (the numeric form
+// cpp-httplib reports too) and shuts it down. cpp-httplib's own write of the answer then fails
+// and it closes the descriptor as usual; we never close it ourselves, which could race with
+// descriptor reuse.
+bool ShutdownConnection(const std::string& peer_addr, int peer_port) {
+  bool found = false;
+  ForEachConnection([&](int fd, const std::string& host, int port) {
+    if (host != peer_addr || port != peer_port) return false;
+    found = shutdown(fd, SHUT_RDWR) == 0;
+    return true;
+  });
+  return found;
+}
+
+// After stop(), cpp-httplib's workers still wait up to the keep-alive timeout (5 s) on idle
+// kept-alive connections before the process can exit. Ending the read side wakes them at once,
+// while answers being computed can still be written.
+void EndReadingOnAllConnections() {
+  ForEachConnection([](int fd, const std::string& /*host*/, int /*port*/) {
+    shutdown(fd, SHUT_RD);
+    return false;
+  });
+}
+
+std::string UrlHost(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+class SinkServer {
+ public:
+  SinkServer(const SinkOptions& options, std::string key, RecordLog& log)
+      : options_(options),
+        key_(std::move(key)),
+        log_(log),
+        faults_(MakeFaultConfig(options)),
+        stats_(Clock::now()) {
+    Configure();
+  }
+
+  // Binds the listening socket; returns the real port, or -1.
+  int Bind() {
+    if (options_.port == 0) return server_.bind_to_any_port(options_.host);
+    return server_.bind_to_port(options_.host, options_.port) ? options_.port : -1;
+  }
+
+  bool Run() { return server_.listen_after_bind(); }
+  bool running() const { return server_.is_running(); }
+  void Stop() { server_.stop(); }
+
+  MetricsSnapshot Totals() const { return stats_.Snapshot(Clock::now(), kDefaultMetricsWindowS); }
+
+ private:
+  static FaultConfig MakeFaultConfig(const SinkOptions& options) {
+    FaultConfig config;
+    config.script = options.script;
+    config.fail_rate = options.fail_rate;
+    config.fail_status = options.fail_status;
+    config.seed = options.seed ? *options.seed : std::random_device()();
+    config.rate_limit_per_min = options.ingest.rate_limit_per_min;
+    return config;
+  }
+
+  void Configure() {
+    const int threads = options_.threads;
+    server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    server_.set_payload_max_length(std::max(kMinPayloadCap, options_.ingest.max_body_bytes));
+    server_.set_keep_alive_max_count(kKeepAliveMaxRequests);
+    // Small JSON answers on kept-alive connections would otherwise wait on Nagle + delayed ACK.
+    server_.set_tcp_nodelay(true);
+    server_.set_pre_routing_handler(HideContentEncoding);
+    server_.Post(kIngestPath, [this](const httplib::Request& req, httplib::Response& res) {
+      HandleIngest(req, res, req.body.size());
+    });
+    server_.Get("/v1/health", [this](const httplib::Request& req, httplib::Response& res) {
+      HandleHealth(req, res);
+    });
+    server_.Get("/v1/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+      HandleMetrics(req, res);
+    });
+    server_.set_error_handler(httplib::Server::HandlerWithResponse(
+        [this](const httplib::Request& req, httplib::Response& res) {
+          return HandleError(req, res);
+        }));
+  }
+
+  bool Authorized(const httplib::Request& req) const {
+    return IsAuthorized(req.get_header_value("Authorization"), key_);
+  }
+
+  static void Reply(httplib::Response& res, int status, const std::string& body) {
+    res.status = status;
+    res.set_content(body, kJsonType);
+  }
+
+  // `wire_size` is the body's size, or its Content-Length when cpp-httplib refused to read it.
+  void HandleIngest(const httplib::Request& req, httplib::Response& res, uint64_t wire_size) {
+    const std::string authorization = req.get_header_value("Authorization");
+    const std::string encoding = req.get_header_value(kWireEncodingHeader);
+    const std::string batch_records = req.get_header_value("X-Batch-Records");
+    IngestRequest request;
+    request.authorization = authorization;
+    request.content_encoding = encoding;
+    request.body = req.body;
+    request.batch_records = batch_records;
+    request.wire_size = wire_size;
+    IngestAnswer answer = DecideIngest(
+        request, key_, options_.ingest, [this] { return faults_.Next(Clock::now()); },
+        log_.enabled());
+    if (answer.delay.count() > 0) std::this_thread::sleep_for(answer.delay);
+    log_.Append(answer.record_lines);
+    stats_.RecordIngest(answer.status, wire_size, answer.records_processed, Clock::now());
+    if (answer.status == 0) {
+      if (!ShutdownConnection(req.remote_addr, req.remote_port)) {
+        // Could not find the socket (no /proc?): 502 is the closest observable substitute.
+        Reply(res, 502, ErrorBody("bad_gateway"));
+      }
+      return;
+    }
+    Reply(res, answer.status, answer.body);
+    if (answer.retry_after_s > 0)
+      res.set_header("Retry-After", std::to_string(answer.retry_after_s));
+  }
+
+  void HandleHealth(const httplib::Request& req, httplib::Response& res) {
+    if (!Authorized(req)) return Reply(res, 401, UnauthorizedBody());
+    Reply(res, 200, R"({"status":"ok"})");
+  }
+
+  void HandleMetrics(const httplib::Request& req, httplib::Response& res) {
+    if (!Authorized(req)) return Reply(res, 401, UnauthorizedBody());
+    int window_s = kDefaultMetricsWindowS;
+    if (!ParseWindow(req.get_param_value("window"), window_s)) {
+      return Reply(res, 400, ErrorBody("invalid_window"));
+    }
+    Reply(res, 200, MetricsJson(stats_.Snapshot(Clock::now(), window_s)));
+  }
+
+  // Gives answers cpp-httplib produced itself (unknown path, body over the payload cap, bad
+  // request line) the JSON bodies clients expect. Our handlers' answers already have a body.
+  httplib::Server::HandlerResponse HandleError(const httplib::Request& req,
+                                               httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    if (res.status == 413 && req.path == kIngestPath) {
+      // Same checks as any ingest request; the body was skipped, so its declared length counts.
+      HandleIngest(req, res, req.get_header_value<uint64_t>("Content-Length"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    Reply(res, res.status, ErrorBody(res.status == 404 ? "not_found" : "http_error"));
+    return httplib::Server::HandlerResponse::Handled;
+  }
+
+  const SinkOptions& options_;
+  const std::string key_;
+  RecordLog& log_;
+  FaultInjector faults_;
+  SinkStats stats_;
+  httplib::Server server_;
+};
+
+// Waits for SIGINT/SIGTERM on its own thread (the signals are blocked everywhere else) so that
+// stopping the server happens in normal code rather than in an async signal handler.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(SinkServer& server) : thread_([this, &server] { Watch(server); }) {}
+
+  ~SignalWatcher() {
+    done_ = true;
+    thread_.join();
+  }
+
+  bool signalled() const { return signalled_; }
+
+  // Blocks the signals for the calling thread and every thread it creates afterwards.
+  static void BlockSignals() {
+    sigset_t set = Signals();
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  }
+
+ private:
+  static sigset_t Signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    return set;
+  }
+
+  void Watch(SinkServer& server) {
+    const sigset_t set = Signals();
+    const timespec tick{0, 50 * 1000 * 1000};
+    while (!done_ && !signalled_) {
+      const int sig = sigtimedwait(&set, nullptr, &tick);
+      if (sig == SIGINT || sig == SIGTERM) signalled_ = true;
+    }
+    // A signal can arrive between bind and listen; cpp-httplib ignores stop() until it is
+    // listening, so keep trying until it takes effect or the server has ended anyway.
+    while (signalled_ && !done_) {
+      if (server.running()) {
+        server.Stop();
+        EndReadingOnAllConnections();
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
+  std::atomic<bool> done_{false};
+  std::atomic<bool> signalled_{false};
+  std::thread thread_;
+};
+
+int Run(const SinkOptions& options) {
+  std::string error;
+  const std::optional<std::string> key = ResolveKey(options.key_file, std::getenv("KEY"), error);
+  if (!key) {
+    std::cerr << "ingest-sink: " << error << "\n";
+    return 2;
+  }
+  RecordLog log;
+  if (!options.out_path.empty() && !log.Open(options.out_path)) {
+    std::cerr << "ingest-sink: --out: cannot open '" << options.out_path << "' for appending\n";
+    return 2;
+  }
+  SinkServer server(options, *key, log);
+  const int port = server.Bind();
+  if (port <= 0) {
+    std::cerr << "ingest-sink: cannot listen on " << options.host << ":" << options.port << "\n";
+    return 1;
+  }
+  std::cout << "ingest-sink listening on http://" << UrlHost(options.host) << ":" << port
+            << std::endl;
+  bool signalled = false;
+  {
+    SignalWatcher watcher(server);
+    server.Run();
+    signalled = watcher.signalled();
+  }
+  const MetricsSnapshot totals = server.Totals();
+  std::cerr << "ingest-sink: requests=" << totals.requests_total
+            << " records=" << totals.records_processed << std::endl;
+  return signalled ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace ingest_sink
+
+int main(int argc, char** argv) {
+  using ingest_sink::ParsedCommandLine;
+  // Before any thread exists, so that all of them inherit the blocked mask.
+  ingest_sink::SignalWatcher::BlockSignals();
+  // A client that disconnects must not kill the sink when an answer is written to it.
+  signal(SIGPIPE, SIG_IGN);
+  const ParsedCommandLine parsed =
+      ingest_sink::ParseCommandLine(std::vector<std::string>(argv + 1, argv + argc));
+  switch (parsed.kind) {
+    case ParsedCommandLine::Kind::kHelp:
+      std::cout << ingest_sink::HelpText();
+      return 0;
+    case ParsedCommandLine::Kind::kError:
+      std::cerr << "ingest-sink: " << parsed.error << "\n";
+      return 2;
+    case ParsedCommandLine::Kind::kRun:
+      break;
+  }
+  return ingest_sink::Run(parsed.options);
+}

@@ -1,0 +1,344 @@
+#include "tools/nf2ingest/config.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "stages/absl_compat.h"
+#include "absl/strings/str_format.h"
+#include "stages/flow_record_json.h"
+
+namespace nf2 {
+namespace {
+
+struct Setting {
+  const char* flag;  // without the leading "--"
+  const char* env;
+  std::string default_value;
+  const char* help;
+};
+
+std::string DefaultThreads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return std::to_string(n == 0 ? 1 : n);
+}
+
+const std::vector<Setting>& Settings() {
+  static const auto* settings = new std::vector<Setting>{
+      {"api", "API", "http://telemetry-api:8080", "API base URL; /v1/ingest is appended"},
+      {"key-file", "KEY_FILE", "",
+       "file whose first line is the Bearer key (else the KEY variable, default TEST_KEY)"},
+      {"collector-id", "COLLECTOR_ID", "gw-local", "collector_id in every payload"},
+      {"batch-size", "BATCH_SIZE", "200", "records per batch"},
+      {"flush-interval", "FLUSH_INTERVAL", "1", "seconds before a partial batch is sent"},
+      {"max-records-per-batch", "MAX_RECORDS_PER_BATCH", "10000", "hard cap on records per request"},
+      {"max-payload-size", "MAX_PAYLOAD_SIZE", "5242880", "hard cap on bytes per request, on the wire"},
+      {"gzip-threshold", "GZIP_THRESHOLD", "51200", "gzip bodies larger than this many bytes"},
+      {"gzip-impl", "GZIP_IMPL", "libdeflate", "gzip implementation: libdeflate or zlib"},
+      {"gzip-level", "GZIP_LEVEL", "1", "gzip level (zlib 1..9, libdeflate 1..12)"},
+      {"json-parser", "JSON_PARSER", "simdjson", "JSON parser: simdjson or rapidjson"},
+      {"log-level", "LOG_LEVEL", "INFO", "DEBUG, INFO, WARN or ERROR"},
+      {"max-in-flight", "MAX_IN_FLIGHT", "4", "concurrent POST requests"},
+      {"timeout", "TIMEOUT", "30", "seconds for one request, answer included"},
+      {"connect-timeout", "CONNECT_TIMEOUT", "5", "seconds to connect"},
+      {"retry-initial", "RETRY_INITIAL", "0.5", "first retry backoff cap, seconds (doubles per retry)"},
+      {"retry-max", "RETRY_MAX", "30", "largest retry backoff, seconds"},
+      {"drain-timeout", "DRAIN_TIMEOUT", "30",
+       "seconds after input ends (EOF or signal) to finish sending; then the rest is undelivered"},
+      {"parser-threads", "PARSER_THREADS", DefaultThreads(), "JSON parser threads"},
+      {"mapper-threads", "MAPPER_THREADS", DefaultThreads(), "flows.v1 mapper threads"},
+      {"assembler-threads", "ASSEMBLER_THREADS", DefaultThreads(),
+       "batch assembler (and gzip) threads"},
+      {"queue-chunks", "QUEUE_CHUNKS", "8", "chunks each queue between stages holds"},
+      {"chunk-bytes", "CHUNK_BYTES", "262144", "bytes of input read per chunk"},
+      {"max-line-bytes", "MAX_LINE_BYTES", "1048576", "longer input lines are counted invalid"},
+  };
+  return *settings;
+}
+
+std::string Name(const Setting& s) { return absl::StrCat("--", s.flag, " / ", s.env); }
+
+absl::Status Bad(const Setting& s, absl::string_view value, absl::string_view why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid setting ", Name(s), "='", value, "': ", why));
+}
+
+class Resolver {
+ public:
+  explicit Resolver(std::map<std::string, std::string> values) : values_(std::move(values)) {}
+
+  const Setting& Find(std::string_view flag) const {
+    for (const auto& s : Settings()) {
+      if (flag == s.flag) return s;
+    }
+    std::abort();  // programming error: a flag missing from the table
+  }
+  std::string Str(std::string_view flag) const { return values_.at(std::string(flag)); }
+
+  absl::StatusOr<int64_t> PositiveInt(std::string_view flag, int64_t max = INT64_MAX) const {
+    const Setting& s = Find(flag);
+    const std::string v = Str(flag);
+    int64_t n;
+    if (!absl::SimpleAtoi(v, &n)) return Bad(s, v, "not a whole number");
+    if (n <= 0) return Bad(s, v, "must be greater than 0");
+    if (n > max) return Bad(s, v, absl::StrCat("must be at most ", max));
+    return n;
+  }
+  absl::StatusOr<int64_t> NonNegativeInt(std::string_view flag) const {
+    const Setting& s = Find(flag);
+    const std::string v = Str(flag);
+    int64_t n;
+    if (!absl::SimpleAtoi(v, &n)) return Bad(s, v, "not a whole number");
+    if (n < 0) return Bad(s, v, "must not be negative");
+    return n;
+  }
+  absl::StatusOr<absl::Duration> Seconds(std::string_view flag, bool allow_zero) const {
+    const Setting& s = Find(flag);
+    const std::string v = Str(flag);
+    double d;
+    if (!absl::SimpleAtod(v, &d) || !std::isfinite(d)) return Bad(s, v, "not a number of seconds");
+    if (d < 0 || (!allow_zero && d == 0)) {
+      return Bad(s, v, allow_zero ? "must not be negative" : "must be greater than 0");
+    }
+    if (d > 365.0 * 24 * 3600) return Bad(s, v, "more than a year");
+    return absl::Seconds(d);
+  }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+#define ASSIGN_OR_RETURN(lhs, expr)        \
+  auto lhs##_or = (expr);                  \
+  if (!lhs##_or.ok()) return lhs##_or.status(); \
+  auto lhs = *lhs##_or
+
+absl::StatusOr<std::string> ReadKey(const std::string& key_file, const GetEnvFn& getenv) {
+  std::string key;
+  if (!key_file.empty()) {
+    std::ifstream in(key_file);
+    if (!in) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid setting --key-file / KEY_FILE='", key_file, "': cannot read it"));
+    }
+    std::getline(in, key);
+    key = std::string(absl::StripAsciiWhitespace(key));
+    if (key.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid setting --key-file / KEY_FILE='", key_file, "': the file is empty"));
+    }
+  } else {
+    const char* env = getenv("KEY");
+    key = env ? env : "TEST_KEY";
+    if (key.empty()) return absl::InvalidArgumentError("invalid setting KEY: it is empty");
+  }
+  for (char c : key) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      // Never echo the key itself, even in an error.
+      return absl::InvalidArgumentError(
+          "invalid setting KEY / --key-file: the key contains control characters");
+    }
+  }
+  return key;
+}
+
+absl::Status ValidateApi(const Setting& s, std::string* api) {
+  std::string v = *api;
+  while (!v.empty() && v.back() == '/') v.pop_back();
+  const bool http = absl::StartsWith(v, "http://");
+  const bool https = absl::StartsWith(v, "https://");
+  if (!http && !https) return Bad(s, *api, "not an http:// or https:// URL");
+  std::string_view rest = std::string_view(v).substr(http ? 7 : 8);
+  if (rest.empty() || rest.front() == '/' || rest.front() == ':') {
+    return Bad(s, *api, "the URL has no host");
+  }
+  for (char c : rest) {
+    if (c == ' ' || c == '?' || c == '#' || static_cast<unsigned char>(c) < 0x20) {
+      return Bad(s, *api, "the URL contains a space, query or fragment");
+    }
+  }
+  *api = v;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string HelpText() {
+  std::string out =
+      "nf2ingest: goflow2 JSON lines -> flows.v1 -> batched POST {API}/v1/ingest\n\n"
+      "usage: nf2ingest [flags] [INPUT...]\n"
+      "  INPUT  files or FIFOs to read in turn; '-' or none means stdin\n\n"
+      "Every flag can also be set by its environment variable; flags win.\n"
+      "The key comes from KEY or --key-file only, never from a flag (it would show in ps).\n\n";
+  for (const auto& s : Settings()) {
+    absl::StrAppendFormat(&out, "  --%-22s %-22s %s (default: %s)\n", s.flag, s.env, s.help,
+                          s.default_value.empty() ? "none" : s.default_value);
+  }
+  absl::StrAppend(&out, "  --", absl::StrFormat("%-22s", "help"), " ", absl::StrFormat("%-22s", ""),
+                  " show this text\n",
+                  "\nExit codes: 0 every mappable record delivered; 2 bad configuration; "
+                  "3 records rejected or undelivered; 1 an input could not be read.\n");
+  return out;
+}
+
+absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const GetEnvFn& getenv) {
+  std::map<std::string, std::string> values;
+  for (const auto& s : Settings()) {
+    const char* env = getenv(s.env);
+    values[s.flag] = env ? std::string(env) : s.default_value;
+  }
+  Config cfg;
+  std::vector<std::string> inputs;
+  bool only_inputs = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (only_inputs || arg == "-" || !absl::StartsWith(arg, "-")) {
+      inputs.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      only_inputs = true;
+      continue;
+    }
+    if (arg == "--help" || arg == "-h") {
+      cfg.help = true;
+      return cfg;
+    }
+    std::string name = arg.substr(absl::StartsWith(arg, "--") ? 2 : 1);
+    std::optional<std::string> value;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    if (name == "key") {
+      return absl::InvalidArgumentError(
+          "unknown flag --key: the key is read from the KEY variable or --key-file, never from "
+          "the command line (it would be visible in ps)");
+    }
+    const Setting* setting = nullptr;
+    for (const auto& s : Settings()) {
+      if (name == s.flag) setting = &s;
+    }
+    if (!setting) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag ", arg, " (see --help)"));
+    }
+    if (!value) {
+      if (i + 1 >= args.size()) {
+        return absl::InvalidArgumentError(absl::StrCat("flag --", name, " needs a value"));
+      }
+      value = args[++i];
+    }
+    values[setting->flag] = *value;
+  }
+  if (inputs.empty()) inputs.push_back("-");
+
+  Resolver r(std::move(values));
+  PipelineOptions& p = cfg.pipeline;
+
+  cfg.api = r.Str("api");
+  if (auto st = ValidateApi(r.Find("api"), &cfg.api); !st.ok()) return st;
+  ASSIGN_OR_RETURN(key, ReadKey(r.Str("key-file"), getenv));
+  p.sender.key = key;
+  p.sender.ingest_url = cfg.api + "/v1/ingest";
+
+  p.collector_id = r.Str("collector-id");
+  if (p.collector_id.empty()) {
+    return Bad(r.Find("collector-id"), "", "must not be empty");
+  }
+
+  ASSIGN_OR_RETURN(max_records, r.PositiveInt("max-records-per-batch"));
+  ASSIGN_OR_RETURN(batch_size, r.PositiveInt("batch-size"));
+  ASSIGN_OR_RETURN(max_payload, r.PositiveInt("max-payload-size"));
+  ASSIGN_OR_RETURN(gzip_threshold, r.NonNegativeInt("gzip-threshold"));
+  p.limits.max_records = static_cast<size_t>(max_records);
+  p.limits.max_wire_bytes = static_cast<size_t>(max_payload);
+  p.limits.gzip_threshold = static_cast<size_t>(gzip_threshold);
+  p.batch_size = static_cast<size_t>(batch_size);
+  if (p.batch_size > p.limits.max_records) {
+    cfg.warnings.push_back(absl::StrCat("BATCH_SIZE ", p.batch_size,
+                                        " is above MAX_RECORDS_PER_BATCH; clamped to ",
+                                        p.limits.max_records));
+    p.batch_size = p.limits.max_records;
+  }
+  // One record of the widest shape, in its envelope, must fit in a request.
+  const size_t envelope = std::string_view("{\"records\":[").size() +
+                          std::string_view("],\"collector_id\":\"\",\"format\":\"flows.v1\"}").size() +
+                          JsonEscape(p.collector_id).size();
+  const size_t smallest = envelope + MaxFlowRecordJsonSize();
+  if (p.limits.max_wire_bytes < smallest) {
+    return Bad(r.Find("max-payload-size"), r.Str("max-payload-size"),
+               absl::StrCat("too small to hold one record; needs at least ", smallest, " bytes"));
+  }
+
+  ASSIGN_OR_RETURN(flush, r.Seconds("flush-interval", false));
+  p.flush_interval = flush;
+
+  auto impl = GzipImplFromName(r.Str("gzip-impl"));
+  if (!impl.ok()) return Bad(r.Find("gzip-impl"), r.Str("gzip-impl"), impl.status().message());
+  p.gzip_impl = *impl;
+  ASSIGN_OR_RETURN(level, r.PositiveInt("gzip-level", 12));
+  if (auto st = ValidateGzipLevel(p.gzip_impl, static_cast<int>(level)); !st.ok()) {
+    return Bad(r.Find("gzip-level"), r.Str("gzip-level"), st.message());
+  }
+  p.gzip_level = static_cast<int>(level);
+  auto parser = JsonParserKindFromName(r.Str("json-parser"));
+  if (!parser.ok()) {
+    return Bad(r.Find("json-parser"), r.Str("json-parser"), parser.status().message());
+  }
+  p.json_parser = *parser;
+
+  auto log_level = LogLevelFromName(r.Str("log-level"));
+  if (!log_level.ok()) {
+    return Bad(r.Find("log-level"), r.Str("log-level"), log_level.status().message());
+  }
+  cfg.log_level = *log_level;
+
+  ASSIGN_OR_RETURN(in_flight, r.PositiveInt("max-in-flight", 1024));
+  p.sender.max_in_flight = static_cast<int>(in_flight);
+  ASSIGN_OR_RETURN(timeout, r.Seconds("timeout", false));
+  ASSIGN_OR_RETURN(connect_timeout, r.Seconds("connect-timeout", false));
+  ASSIGN_OR_RETURN(retry_initial, r.Seconds("retry-initial", false));
+  ASSIGN_OR_RETURN(retry_max, r.Seconds("retry-max", false));
+  if (retry_max < retry_initial) {
+    return Bad(r.Find("retry-max"), r.Str("retry-max"), "must not be below --retry-initial");
+  }
+  p.sender.timeout = timeout;
+  p.sender.connect_timeout = connect_timeout;
+  p.sender.retry_initial = retry_initial;
+  p.sender.retry_max = retry_max;
+  ASSIGN_OR_RETURN(drain, r.Seconds("drain-timeout", true));
+  cfg.drain_timeout = drain;
+
+  ASSIGN_OR_RETURN(parsers, r.PositiveInt("parser-threads", 256));
+  ASSIGN_OR_RETURN(mappers, r.PositiveInt("mapper-threads", 256));
+  ASSIGN_OR_RETURN(assemblers, r.PositiveInt("assembler-threads", 256));
+  p.parser_threads = static_cast<int>(parsers);
+  p.mapper_threads = static_cast<int>(mappers);
+  p.assembler_threads = static_cast<int>(assemblers);
+  ASSIGN_OR_RETURN(queue_chunks, r.PositiveInt("queue-chunks", 4096));
+  p.queue_chunks = static_cast<size_t>(queue_chunks);
+  ASSIGN_OR_RETURN(chunk_bytes, r.PositiveInt("chunk-bytes", 64 << 20));
+  ASSIGN_OR_RETURN(max_line, r.PositiveInt("max-line-bytes", 64 << 20));
+  if (chunk_bytes < 4096) return Bad(r.Find("chunk-bytes"), r.Str("chunk-bytes"), "must be at least 4096");
+  p.source.chunk_bytes = static_cast<size_t>(chunk_bytes);
+  p.source.max_line_bytes = static_cast<size_t>(std::max(max_line, chunk_bytes));
+
+  for (const std::string& in : inputs) {
+    if (in != "-" && access(in.c_str(), R_OK) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat("input ", in, " cannot be read"));
+    }
+  }
+  p.source.inputs = std::move(inputs);
+  return cfg;
+}
+
+}  // namespace nf2

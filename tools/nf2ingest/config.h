@@ -1,0 +1,37 @@
+// nf2ingest's configuration: defaults, then environment variables (the
+// seed's names), then flags. Validated once, before anything is read; every
+// error names the setting.
+#ifndef NF2INGEST_TOOLS_NF2INGEST_CONFIG_H_
+#define NF2INGEST_TOOLS_NF2INGEST_CONFIG_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "stages/ingest_pipeline.h"
+#include "stages/log.h"
+
+namespace nf2 {
+
+struct Config {
+  std::string api;  // base URL, no trailing slash
+  PipelineOptions pipeline;
+  LogLevel log_level = LogLevel::kInfo;
+  absl::Duration drain_timeout = absl::Seconds(30);
+  bool help = false;
+  std::vector<std::string> warnings;  // to log once logging is set up
+};
+
+using GetEnvFn = std::function<const char*(const char*)>;
+
+// Parses argv (argv[0] is skipped) and the environment. Errors are
+// InvalidArgument with a message that names the flag and variable.
+absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const GetEnvFn& getenv);
+
+// --help: every flag with its variable and default.
+std::string HelpText();
+
+}  // namespace nf2
+
+#endif  // NF2INGEST_TOOLS_NF2INGEST_CONFIG_H_
