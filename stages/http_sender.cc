@@ -269,10 +269,13 @@ void HttpSender::Run() {
     int running = 0;
     curl_multi_perform(multi_, &running);
     int left = 0;
+    bool finished_any = false;
     while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
-      if (msg->msg == CURLMSG_DONE) Finish(msg->easy_handle, msg->data.result);
+      if (msg->msg != CURLMSG_DONE) continue;
+      Finish(msg->easy_handle, msg->data.result);
+      finished_any = true;
     }
-    if (!ready_.empty()) continue;
+    if (finished_any) continue;  // free slots: refill before sleeping
 
     // Sleep in curl until a socket is ready, a batch is queued (Wake), the
     // next retry is due, or the drain deadline comes.

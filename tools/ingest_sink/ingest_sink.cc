@@ -17,6 +17,7 @@
 #include <iostream>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -140,12 +141,44 @@ bool ShutdownConnection(const std::string& peer_addr, int peer_port) {
   return found;
 }
 
+// Connections with a request between "headers read" (pre-routing) and "answer written"
+// (logger). Shutdown leaves these alone so that their answers still reach the client.
+class ActiveRequests {
+ public:
+  void Begin(const httplib::Request& req) {
+    std::lock_guard<std::mutex> lock(mu_);
+    active_.insert(Peer(req.remote_addr, req.remote_port));
+  }
+
+  void End(const httplib::Request& req) {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Answers cpp-httplib gives before routing (bad request line) never had a Begin.
+    if (auto it = active_.find(Peer(req.remote_addr, req.remote_port)); it != active_.end()) {
+      active_.erase(it);
+    }
+  }
+
+  bool Contains(const std::string& addr, int port) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return active_.count(Peer(addr, port)) > 0;
+  }
+
+ private:
+  static std::string Peer(const std::string& addr, int port) {
+    return addr + "|" + std::to_string(port);
+  }
+
+  mutable std::mutex mu_;
+  std::multiset<std::string> active_;
+};
+
 // After stop(), cpp-httplib's workers still wait up to the keep-alive timeout (5 s) on idle
-// kept-alive connections before the process can exit. Ending the read side wakes them at once,
-// while answers being computed can still be written.
-void EndReadingOnAllConnections() {
-  ForEachConnection([](int fd, const std::string& /*host*/, int /*port*/) {
-    shutdown(fd, SHUT_RD);
+// kept-alive connections before the process can exit. Ending the read side of the idle ones
+// wakes those workers at once. Busy connections are left alone: cpp-httplib treats a socket
+// whose read side has ended as dead and would not write their answer.
+void EndIdleConnections(const ActiveRequests& active) {
+  ForEachConnection([&](int fd, const std::string& host, int port) {
+    if (!active.Contains(host, port)) shutdown(fd, SHUT_RD);
     return false;
   });
 }
@@ -173,7 +206,11 @@ class SinkServer {
 
   bool Run() { return server_.listen_after_bind(); }
   bool running() const { return server_.is_running(); }
-  void Stop() { server_.stop(); }
+  // Stops accepting, lets requests being handled finish and drops idle connections.
+  void Stop() {
+    server_.stop();
+    EndIdleConnections(active_);
+  }
 
   MetricsSnapshot Totals() const { return stats_.Snapshot(Clock::now(), kDefaultMetricsWindowS); }
 
@@ -195,7 +232,13 @@ class SinkServer {
     server_.set_keep_alive_max_count(kKeepAliveMaxRequests);
     // Small JSON answers on kept-alive connections would otherwise wait on Nagle + delayed ACK.
     server_.set_tcp_nodelay(true);
-    server_.set_pre_routing_handler(HideContentEncoding);
+    server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      active_.Begin(req);
+      return HideContentEncoding(req, res);
+    });
+    // Called once the answer has been written.
+    server_.set_logger(
+        [this](const httplib::Request& req, const httplib::Response&) { active_.End(req); });
     server_.Post(kIngestPath, [this](const httplib::Request& req, httplib::Response& res) {
       HandleIngest(req, res, req.body.size());
     });
@@ -282,6 +325,7 @@ class SinkServer {
   RecordLog& log_;
   FaultInjector faults_;
   SinkStats stats_;
+  ActiveRequests active_;
   httplib::Server server_;
 };
 
@@ -325,7 +369,6 @@ class SignalWatcher {
     while (signalled_ && !done_) {
       if (server.running()) {
         server.Stop();
-        EndReadingOnAllConnections();
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));

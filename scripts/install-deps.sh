@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12's packages, whatever nf2ingest needs to build, test
+# and benchmark that this machine does not have yet. Idempotent; run as root.
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config git ca-certificates curl time
+  libcurl4-openssl-dev zlib1g-dev libdeflate-dev rapidjson-dev libsimdjson-dev
+  libabsl-dev libconcurrentqueue-dev libreaderwriterqueue-dev libcpp-httplib-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-requests
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "install-deps: all packages present" >&2

@@ -1,0 +1,267 @@
+#include "tests/test_util.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "gtest/gtest.h"
+#include "rapidjson/document.h"
+
+extern char** environ;
+
+namespace nf2::testing {
+
+std::string BinPath(const std::string& name) { return std::string(NF2_BIN_DIR) + "/" + name; }
+std::string SharedPath(const std::string& rel) { return std::string(NF2_SHARED_DIR) + "/" + rel; }
+
+std::string TempDir() {
+  std::string tmpl = "/tmp/nf2test.XXXXXX";
+  char* dir = mkdtemp(tmpl.data());
+  if (!dir) ADD_FAILURE() << "mkdtemp failed";
+  return tmpl;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+}
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::vector<std::string> lines;
+  std::ifstream in(path, std::ios::binary);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  return lines;
+}
+
+Process::Process(const SpawnOptions& options) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  int out_pipe[2] = {-1, -1};
+  posix_spawn_file_actions_addopen(&actions, 0,
+                                   options.stdin_path.empty() ? "/dev/null"
+                                                              : options.stdin_path.c_str(),
+                                   O_RDONLY, 0);
+  if (options.stdout_path.empty()) {
+    if (pipe2(out_pipe, O_CLOEXEC) != 0) ADD_FAILURE() << "pipe failed";
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, 1, options.stdout_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  }
+  if (!options.stderr_path.empty()) {
+    posix_spawn_file_actions_addopen(&actions, 2, options.stderr_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  }
+  // Environment: ours, with the requested variables replaced or added.
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e; ++e) {
+    std::string kv(*e);
+    size_t eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const auto& [k, v] : options.env) env[k] = v;
+  std::vector<std::string> env_strings;
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_copy = options.argv;
+  std::vector<char*> argv;
+  for (auto& s : argv_copy) argv.push_back(s.data());
+  argv.push_back(nullptr);
+
+  // The child starts with default signal handling and an empty mask.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  int rc = posix_spawn(&pid_, argv[0], &actions, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (out_pipe[1] >= 0) close(out_pipe[1]);
+  stdout_fd_ = out_pipe[0];
+  if (rc != 0) {
+    ADD_FAILURE() << "posix_spawn " << options.argv[0] << ": " << strerror(rc);
+    pid_ = -1;
+    return;
+  }
+  pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
+}
+
+Process::~Process() {
+  if (pid_ > 0 && !exit_code_) {
+    kill(pid_, SIGKILL);
+    Wait(std::chrono::seconds(10));
+  }
+  if (pidfd_ >= 0) close(pidfd_);
+  if (stdout_fd_ >= 0) close(stdout_fd_);
+}
+
+void Process::Signal(int sig) {
+  if (pid_ > 0 && !exit_code_) kill(pid_, sig);
+}
+
+std::optional<std::string> Process::ReadStdoutLine(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    size_t nl = buffered_.find('\n');
+    if (nl != std::string::npos) {
+      std::string line = buffered_.substr(0, nl);
+      buffered_.erase(0, nl + 1);
+      return line;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || stdout_fd_ < 0) return std::nullopt;
+    pollfd pfd{stdout_fd_, POLLIN, 0};
+    if (poll(&pfd, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buf[4096];
+    ssize_t n = read(stdout_fd_, buf, sizeof buf);
+    if (n <= 0) return std::nullopt;
+    buffered_.append(buf, static_cast<size_t>(n));
+  }
+}
+
+std::optional<int> Process::Wait(std::chrono::milliseconds timeout) {
+  if (exit_code_) return exit_code_;
+  if (pid_ <= 0) return -1;
+  if (pidfd_ >= 0) {
+    pollfd pfd{pidfd_, POLLIN, 0};
+    if (poll(&pfd, 1, static_cast<int>(timeout.count())) <= 0) return std::nullopt;
+  }
+  int status = 0;
+  if (waitpid(pid_, &status, 0) != pid_) return std::nullopt;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code_;
+}
+
+Sink::Sink(std::vector<std::string> extra_args, std::map<std::string, std::string> env) {
+  const std::string dir = TempDir();
+  out_path_ = dir + "/received.jsonl";
+  SpawnOptions opts;
+  opts.argv = {BinPath("ingest-sink"), "--port", "0", "--out", out_path_};
+  for (auto& a : extra_args) opts.argv.push_back(a);
+  opts.env = std::move(env);
+  opts.stderr_path = dir + "/sink.stderr";
+  process_ = std::make_unique<Process>(opts);
+  auto line = process_->ReadStdoutLine(std::chrono::seconds(20));
+  if (!line) {
+    ADD_FAILURE() << "ingest-sink did not start: " << ReadFile(opts.stderr_path);
+    return;
+  }
+  size_t colon = line->rfind(':');
+  port_ = std::atoi(line->c_str() + colon + 1);
+  EXPECT_GT(port_, 0) << *line;
+}
+
+std::map<std::string, double> Sink::Metrics() {
+  auto [status, body] = HttpGet(url() + "/v1/metrics?window=300", "TEST_KEY");
+  std::map<std::string, double> out;
+  EXPECT_EQ(status, 200) << body;
+  rapidjson::Document doc;
+  doc.Parse(body.c_str());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    ADD_FAILURE() << "metrics not JSON: " << body;
+    return out;
+  }
+  for (auto& m : doc.GetObject()) {
+    if (m.value.IsNumber()) out[m.name.GetString()] = m.value.GetDouble();
+    if (m.value.IsObject() && std::string(m.name.GetString()) == "status_counts") {
+      for (auto& s : m.value.GetObject()) {
+        if (s.value.IsNumber()) out[std::string("status:") + s.name.GetString()] = s.value.GetDouble();
+      }
+    }
+  }
+  return out;
+}
+
+std::map<std::string, uint64_t> ParseSummary(const std::string& log) {
+  std::map<std::string, uint64_t> out;
+  size_t at = log.rfind("[SUMMARY]");
+  if (at == std::string::npos) return out;
+  std::istringstream in(log.substr(at + 9, log.find('\n', at) - at - 9));
+  std::string kv;
+  while (in >> kv) {
+    size_t eq = kv.find('=');
+    if (eq != std::string::npos) out[kv.substr(0, eq)] = std::stoull(kv.substr(eq + 1));
+  }
+  return out;
+}
+
+RunResult RunNf2ingest(const std::vector<std::string>& args,
+                       const std::map<std::string, std::string>& env,
+                       const std::string& stdin_path, std::chrono::milliseconds timeout) {
+  const std::string dir = TempDir();
+  SpawnOptions opts;
+  opts.argv = {BinPath("nf2ingest")};
+  for (const auto& a : args) opts.argv.push_back(a);
+  opts.env = env;
+  opts.stdin_path = stdin_path;
+  opts.stdout_path = dir + "/stdout";
+  opts.stderr_path = dir + "/stderr";
+  RunResult result;
+  {
+    Process p(opts);
+    auto code = p.Wait(timeout);
+    if (!code) {
+      ADD_FAILURE() << "nf2ingest still running after " << timeout.count() << " ms";
+      p.Signal(SIGKILL);
+      code = p.Wait(std::chrono::seconds(10));
+    }
+    result.exit_code = code.value_or(-1);
+  }
+  result.stderr_text = ReadFile(opts.stderr_path);
+  result.summary = ParseSummary(result.stderr_text);
+  return result;
+}
+
+namespace {
+size_t Collect(char* data, size_t size, size_t nmemb, void* user) {
+  static_cast<std::string*>(user)->append(data, size * nmemb);
+  return size * nmemb;
+}
+}  // namespace
+
+std::pair<long, std::string> HttpGet(const std::string& url, const std::string& key) {
+  CURL* easy = curl_easy_init();
+  std::string body;
+  curl_slist* headers = curl_slist_append(nullptr, ("Authorization: Bearer " + key).c_str());
+  curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, Collect);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 10000L);
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  long status = 0;
+  if (curl_easy_perform(easy) == CURLE_OK) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(easy);
+  return {status, body};
+}
+
+}  // namespace nf2::testing
