@@ -8,6 +8,7 @@
 #define NF2INGEST_PIPELINE_BOUNDED_QUEUE_H_
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -36,14 +37,17 @@ class BoundedQueue {
   // Blocks while the queue is full.
   void Push(Item item) {
     free_slots_.wait();
-    depth_.fetch_add(1, std::memory_order_relaxed);
+    depth_.fetch_add(1, std::memory_order_acq_rel);
     queue_.enqueue(std::move(item));
     if (on_push_) on_push_();
   }
 
-  // Pushes one end-of-stream marker per consumer. Markers do not take a slot,
-  // so closing never blocks.
+  // Ends the stream: call once every producer has returned from Push. The
+  // null markers it queues only wake blocked consumers; the end itself is
+  // "closed and empty", because moodycamel keeps FIFO order per producer
+  // only and a marker may overtake other producers' items.
   void Close(int consumers) {
+    closed_.store(true, std::memory_order_release);
     for (int i = 0; i < consumers; ++i) queue_.enqueue(Item());
     if (on_push_) on_push_();
   }
@@ -51,40 +55,64 @@ class BoundedQueue {
   // Waits up to `timeout` for an item. Returns false on timeout; on success
   // `out` holds the item, or null for end of stream.
   bool PopWait(Item& out, std::chrono::microseconds timeout) {
-    if (!queue_.wait_dequeue_timed(out, timeout.count())) return false;
-    Release(out);
-    return true;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      if (TryPop(out)) return true;
+      auto left = std::chrono::duration_cast<std::chrono::microseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      if (queue_.wait_dequeue_timed(out, std::min(left, kRecheck).count()) && out) {
+        Release();
+        return true;
+      }
+    }
   }
 
   // Waits without limit. Returns the item, or null for end of stream.
   Item Pop() {
     Item out;
-    queue_.wait_dequeue(out);
-    Release(out);
+    while (!PopWait(out, std::chrono::hours(24))) {
+    }
     return out;
   }
 
+  // Returns false when nothing is ready right now; true with an item, or
+  // with null at the end of the stream.
   bool TryPop(Item& out) {
-    if (!queue_.try_dequeue(out)) return false;
-    Release(out);
-    return true;
+    // A marker dequeued here is dropped; a few tries get past markers that
+    // sit ahead of items.
+    for (int tries = 0; tries < 8; ++tries) {
+      if (!queue_.try_dequeue(out)) break;
+      if (out) {
+        Release();
+        return true;
+      }
+    }
+    if (closed_.load(std::memory_order_acquire) && depth_.load(std::memory_order_acquire) == 0) {
+      out.reset();
+      return true;
+    }
+    return false;
   }
 
   size_t Depth() const { return depth_.load(std::memory_order_relaxed); }
   size_t Capacity() const { return capacity_; }
 
  private:
-  void Release(const Item& out) {
-    if (out) {
-      depth_.fetch_sub(1, std::memory_order_relaxed);
-      free_slots_.signal();
-    }
+  void Release() {
+    depth_.fetch_sub(1, std::memory_order_acq_rel);
+    free_slots_.signal();
   }
+
+  // Bound on how long a consumer can miss the end of the stream when the
+  // marker meant for it was taken by another consumer.
+  static constexpr std::chrono::microseconds kRecheck{20000};
 
   const size_t capacity_;
   moodycamel::BlockingConcurrentQueue<Item> queue_;
   moodycamel::LightweightSemaphore free_slots_;
   std::atomic<size_t> depth_{0};
+  std::atomic<bool> closed_{false};
   std::function<void()> on_push_;
 };
 

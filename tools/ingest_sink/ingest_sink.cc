@@ -33,9 +33,10 @@ using Clock = std::chrono::steady_clock;
 
 constexpr char kJsonType[] = "application/json";
 constexpr char kIngestPath[] = "/v1/ingest";
-// Where the client's Content-Encoding is kept while cpp-httplib reads the body (see
-// HideContentEncoding).
+// Where the client's Content-Encoding and Content-Type are kept while cpp-httplib reads the
+// body (see ExposeRawBody).
 constexpr char kWireEncodingHeader[] = "X-Ingest-Sink-Wire-Encoding";
+constexpr char kWireContentTypeHeader[] = "X-Ingest-Sink-Wire-Content-Type";
 // cpp-httplib reads bodies up to this size so that our own 413 (with the JSON the contract
 // specifies) answers them; only bodies beyond it get the transport's 413.
 constexpr uint64_t kMinPayloadCap = kMaxDecompressedBytes;
@@ -77,22 +78,29 @@ class RecordLog {
   bool reported_error_ = false;
 };
 
-// The Debian cpp-httplib library is built with zlib, so it would gunzip request bodies itself:
-// without any cap on the inflated size (a decompression bomb), with an empty 400 of its own
-// for corrupt data, and losing the size on the wire that the 413 limit is about. Moving the
-// header aside before the body is read makes cpp-httplib hand over the raw bytes. The
-// pre-routing hook only receives a const Request, but the object behind it is cpp-httplib's
-// own non-const per-request Request, so modifying it through const_cast is well-defined.
-httplib::Server::HandlerResponse HideContentEncoding(const httplib::Request& req,
-                                                     httplib::Response& /*res*/) {
+// Moves every `name` header of the request to the single header `alias` (values joined with
+// ", "), so that cpp-httplib's body reading no longer acts on it. The pre-routing hook that
+// calls this only receives a const Request, but the object behind it is cpp-httplib's own
+// non-const per-request Request, so modifying it through const_cast is well-defined.
+void MoveHeaderAside(const httplib::Request& req, const char* name, const char* alias) {
   auto& headers = const_cast<httplib::Request&>(req).headers;
-  headers.erase(kWireEncodingHeader);
-  std::string encoding;
-  for (auto [it, end] = headers.equal_range("Content-Encoding"); it != end; ++it) {
-    encoding += (encoding.empty() ? "" : ", ") + it->second;
+  headers.erase(alias);
+  std::string value;
+  for (auto [it, end] = headers.equal_range(name); it != end; ++it) {
+    value += (value.empty() ? "" : ", ") + it->second;
   }
-  if (headers.erase("Content-Encoding") > 0) headers.emplace(kWireEncodingHeader, encoding);
-  return httplib::Server::HandlerResponse::Unhandled;
+  if (headers.erase(name) > 0) headers.emplace(alias, value);
+}
+
+// Runs before cpp-httplib reads the body, to make it hand over the bytes as they were sent:
+// - The Debian library is built with zlib and would gunzip bodies itself: without any cap on
+//   the inflated size (a decompression bomb), with an empty 400 of its own for corrupt data,
+//   and losing the size on the wire that the 413 limit is about.
+// - It answers 413 to any application/x-www-form-urlencoded body over 8 KiB, which is what
+//   `curl --data-binary` sends unless told otherwise; the API reads JSON whatever the type.
+void ExposeRawBody(const httplib::Request& req) {
+  MoveHeaderAside(req, "Content-Encoding", kWireEncodingHeader);
+  MoveHeaderAside(req, "Content-Type", kWireContentTypeHeader);
 }
 
 std::string NumericPeer(const sockaddr_storage& addr, socklen_t len, int& port) {
@@ -183,6 +191,14 @@ void EndIdleConnections(const ActiveRequests& active) {
   });
 }
 
+// cpp-httplib's default sets SO_REUSEPORT, which lets a second sink bind a port that is in
+// use and silently share its traffic; a busy port must be an error instead. SO_REUSEADDR
+// alone still allows restarting on a port whose old connections are in TIME_WAIT.
+void ReuseAddressOnly(int sock) {
+  int yes = 1;
+  setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+}
+
 std::string UrlHost(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
@@ -193,6 +209,7 @@ class SinkServer {
       : options_(options),
         key_(std::move(key)),
         log_(log),
+        payload_cap_(std::max(kMinPayloadCap, options.ingest.max_body_bytes)),
         faults_(MakeFaultConfig(options)),
         stats_(Clock::now()) {
     Configure();
@@ -228,13 +245,15 @@ class SinkServer {
   void Configure() {
     const int threads = options_.threads;
     server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    server_.set_payload_max_length(std::max(kMinPayloadCap, options_.ingest.max_body_bytes));
+    server_.set_payload_max_length(payload_cap_);
     server_.set_keep_alive_max_count(kKeepAliveMaxRequests);
     // Small JSON answers on kept-alive connections would otherwise wait on Nagle + delayed ACK.
     server_.set_tcp_nodelay(true);
-    server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    server_.set_socket_options(ReuseAddressOnly);
+    server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response&) {
       active_.Begin(req);
-      return HideContentEncoding(req, res);
+      ExposeRawBody(req);
+      return httplib::Server::HandlerResponse::Unhandled;
     });
     // Called once the answer has been written.
     server_.set_logger(
@@ -281,15 +300,18 @@ class SinkServer {
     log_.Append(answer.record_lines);
     stats_.RecordIngest(answer.status, wire_size, answer.records_processed, Clock::now());
     if (answer.status == 0) {
-      if (!ShutdownConnection(req.remote_addr, req.remote_port)) {
+      if (ShutdownConnection(req.remote_addr, req.remote_port)) {
+        active_.End(req);  // Nothing will be written, so the logger may never see it.
+      } else {
         // Could not find the socket (no /proc?): 502 is the closest observable substitute.
         Reply(res, 502, ErrorBody("bad_gateway"));
       }
       return;
     }
     Reply(res, answer.status, answer.body);
-    if (answer.retry_after_s > 0)
+    if (answer.retry_after_s > 0) {
       res.set_header("Retry-After", std::to_string(answer.retry_after_s));
+    }
   }
 
   void HandleHealth(const httplib::Request& req, httplib::Response& res) {
@@ -312,8 +334,10 @@ class SinkServer {
                                                httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     if (res.status == 413 && req.path == kIngestPath) {
-      // Same checks as any ingest request; the body was skipped, so its declared length counts.
-      HandleIngest(req, res, req.get_header_value<uint64_t>("Content-Length"));
+      // Same checks as any ingest request. The body was skipped for being over the payload cap,
+      // so its declared length (or, if it had none, "more than the cap") is the size.
+      const uint64_t declared = req.get_header_value<uint64_t>("Content-Length");
+      HandleIngest(req, res, std::max(declared, payload_cap_ + 1));
       return httplib::Server::HandlerResponse::Handled;
     }
     Reply(res, res.status, ErrorBody(res.status == 404 ? "not_found" : "http_error"));
@@ -323,6 +347,7 @@ class SinkServer {
   const SinkOptions& options_;
   const std::string key_;
   RecordLog& log_;
+  const uint64_t payload_cap_;  // Largest body cpp-httplib reads for us.
   FaultInjector faults_;
   SinkStats stats_;
   ActiveRequests active_;

@@ -69,6 +69,9 @@ struct IngestAnswer {
   std::vector<std::string> record_lines;
 };
 
+// Strips spaces, tabs, CR and LF from both ends.
+std::string_view TrimBlanks(std::string_view s);
+
 // True when `authorization` is "Bearer <key>" (scheme case-insensitive).
 bool IsAuthorized(std::string_view authorization, std::string_view key);
 

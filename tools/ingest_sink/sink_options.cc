@@ -9,13 +9,6 @@
 namespace ingest_sink {
 namespace {
 
-std::string_view TrimBlanks(std::string_view s) {
-  const auto is_blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 template <typename T>
 bool ParseInteger(std::string_view text, T min, T max, T& out) {
   T value{};

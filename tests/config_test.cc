@@ -1,0 +1,398 @@
+// nf2ingest configuration (CONTRACT.md §4): defaults, environment, flags,
+// validation, and that the key never leaks into a message.
+#include "tools/nf2ingest/config.h"
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace nf2 {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+using Env = std::map<std::string, std::string>;
+
+// A getenv over a map (the map must outlive the call).
+GetEnvFn FakeGetenv(const Env& env) {
+  return [&env](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  };
+}
+
+absl::StatusOr<Config> Load(const Env& env, const std::vector<std::string>& args = {}) {
+  return LoadConfig(args, FakeGetenv(env));
+}
+
+std::string ErrorOf(const Env& env, const std::vector<std::string>& args = {}) {
+  auto cfg = Load(env, args);
+  EXPECT_FALSE(cfg.ok()) << "expected an error";
+  if (cfg.ok()) return "";
+  EXPECT_EQ(cfg.status().code(), absl::StatusCode::kInvalidArgument);
+  return std::string(cfg.status().message());
+}
+
+std::string TempFile(const std::string& name, const std::string& content) {
+  const std::string path = ::testing::TempDir() + "/config_test_" + name;
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  return path;
+}
+
+// The largest flows.v1 record CONTRACT.md §2 allows (every field at its
+// widest), written out by hand.
+std::string WidestRecord() {
+  const std::string ip = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255";  // 45 chars
+  return "{\"ts\":18446744073,\"src_ip\":\"" + ip + "\",\"dst_ip\":\"" + ip +
+         "\",\"src_port\":65535,\"dst_port\":65535,\"proto\":255,"
+         "\"bytes\":18446744073709551615,\"packets\":18446744073709551615,"
+         "\"ingress_if\":4294967295,\"egress_if\":4294967295}";
+}
+
+size_t SmallestPayload(const std::string& escaped_collector_id) {
+  const std::string envelope = std::string("{\"records\":[") + "],\"collector_id\":\"" +
+                               escaped_collector_id + "\",\"format\":\"flows.v1\"}";
+  return envelope.size() + WidestRecord().size();
+}
+
+TEST(ConfigTest, DefaultsMatchContract) {
+  const Env env;
+  auto cfg = Load(env);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->api, "http://telemetry-api:8080");
+  EXPECT_EQ(cfg->pipeline.sender.ingest_url, "http://telemetry-api:8080/v1/ingest");
+  EXPECT_EQ(cfg->pipeline.sender.key, "TEST_KEY");
+  EXPECT_EQ(cfg->pipeline.collector_id, "gw-local");
+  EXPECT_EQ(cfg->pipeline.batch_size, 200u);
+  EXPECT_EQ(cfg->pipeline.flush_interval, absl::Seconds(1));
+  EXPECT_EQ(cfg->pipeline.limits.max_records, 10000u);
+  EXPECT_EQ(cfg->pipeline.limits.max_wire_bytes, 5242880u);
+  EXPECT_EQ(cfg->pipeline.limits.gzip_threshold, 51200u);
+  EXPECT_EQ(cfg->log_level, LogLevel::kInfo);
+  EXPECT_FALSE(cfg->help);
+  EXPECT_TRUE(cfg->warnings.empty());
+}
+
+TEST(ConfigTest, EnvironmentOverridesDefaults) {
+  const Env env = {{"API", "https://api.example.com:8443"},
+                   {"KEY", "env-key"},
+                   {"COLLECTOR_ID", "gw-7"},
+                   {"BATCH_SIZE", "300"},
+                   {"FLUSH_INTERVAL", "3"},
+                   {"MAX_RECORDS_PER_BATCH", "5000"},
+                   {"MAX_PAYLOAD_SIZE", "1000000"},
+                   {"GZIP_THRESHOLD", "1024"},
+                   {"LOG_LEVEL", "DEBUG"}};
+  auto cfg = Load(env);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->api, "https://api.example.com:8443");
+  EXPECT_EQ(cfg->pipeline.sender.ingest_url, "https://api.example.com:8443/v1/ingest");
+  EXPECT_EQ(cfg->pipeline.sender.key, "env-key");
+  EXPECT_EQ(cfg->pipeline.collector_id, "gw-7");
+  EXPECT_EQ(cfg->pipeline.batch_size, 300u);
+  EXPECT_EQ(cfg->pipeline.flush_interval, absl::Seconds(3));
+  EXPECT_EQ(cfg->pipeline.limits.max_records, 5000u);
+  EXPECT_EQ(cfg->pipeline.limits.max_wire_bytes, 1000000u);
+  EXPECT_EQ(cfg->pipeline.limits.gzip_threshold, 1024u);
+  EXPECT_EQ(cfg->log_level, LogLevel::kDebug);
+}
+
+TEST(ConfigTest, FlagsOverrideEnvironmentInBothForms) {
+  const Env env = {{"API", "http://env-host:1"},
+                   {"COLLECTOR_ID", "env-id"},
+                   {"BATCH_SIZE", "300"},
+                   {"FLUSH_INTERVAL", "3"},
+                   {"MAX_RECORDS_PER_BATCH", "5000"},
+                   {"MAX_PAYLOAD_SIZE", "1000000"},
+                   {"GZIP_THRESHOLD", "1024"},
+                   {"LOG_LEVEL", "DEBUG"}};
+  const std::vector<std::pair<std::string, std::string>> flags = {{"api", "http://flag-host:2"},
+                                                                  {"collector-id", "flag-id"},
+                                                                  {"batch-size", "400"},
+                                                                  {"flush-interval", "5"},
+                                                                  {"max-records-per-batch", "6000"},
+                                                                  {"max-payload-size", "2000000"},
+                                                                  {"gzip-threshold", "2048"},
+                                                                  {"log-level", "ERROR"}};
+  for (bool equals_form : {true, false}) {
+    SCOPED_TRACE(equals_form ? "--x=v" : "--x v");
+    std::vector<std::string> args;
+    for (const auto& [flag, value] : flags) {
+      if (equals_form) {
+        args.push_back("--" + flag + "=" + value);
+      } else {
+        args.push_back("--" + flag);
+        args.push_back(value);
+      }
+    }
+    auto cfg = Load(env, args);
+    ASSERT_TRUE(cfg.ok()) << cfg.status();
+    EXPECT_EQ(cfg->api, "http://flag-host:2");
+    EXPECT_EQ(cfg->pipeline.sender.ingest_url, "http://flag-host:2/v1/ingest");
+    EXPECT_EQ(cfg->pipeline.collector_id, "flag-id");
+    EXPECT_EQ(cfg->pipeline.batch_size, 400u);
+    EXPECT_EQ(cfg->pipeline.flush_interval, absl::Seconds(5));
+    EXPECT_EQ(cfg->pipeline.limits.max_records, 6000u);
+    EXPECT_EQ(cfg->pipeline.limits.max_wire_bytes, 2000000u);
+    EXPECT_EQ(cfg->pipeline.limits.gzip_threshold, 2048u);
+    EXPECT_EQ(cfg->log_level, LogLevel::kError);
+  }
+}
+
+// BATCH_SIZE as loaded, or 0 when loading fails.
+size_t BatchSizeOf(const Env& env, const std::vector<std::string>& args = {}) {
+  auto cfg = Load(env, args);
+  EXPECT_TRUE(cfg.ok()) << cfg.status();
+  return cfg.ok() ? cfg->pipeline.batch_size : 0;
+}
+
+TEST(ConfigTest, FlagBeatsEnvBeatsDefaultPerSetting) {
+  Env env;
+  EXPECT_EQ(BatchSizeOf(env), 200u);
+  env["BATCH_SIZE"] = "250";
+  EXPECT_EQ(BatchSizeOf(env), 250u);
+  EXPECT_EQ(BatchSizeOf(env, {"--batch-size=260"}), 260u);
+  EXPECT_EQ(BatchSizeOf(env, {"--batch-size", "270"}), 270u);
+  // The last occurrence of a flag wins.
+  EXPECT_EQ(BatchSizeOf(env, {"--batch-size=1", "--batch-size=2"}), 2u);
+}
+
+TEST(ConfigTest, ApiTrailingSlashIsNotDoubled) {
+  const Env env = {{"API", "http://h:8080/"}};
+  auto cfg = Load(env);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->pipeline.sender.ingest_url, "http://h:8080/v1/ingest");
+}
+
+TEST(ConfigTest, LogLevels) {
+  const std::vector<std::pair<std::string, LogLevel>> levels = {{"DEBUG", LogLevel::kDebug},
+                                                                {"INFO", LogLevel::kInfo},
+                                                                {"WARN", LogLevel::kWarn},
+                                                                {"ERROR", LogLevel::kError}};
+  for (const auto& [name, level] : levels) {
+    const Env env = {{"LOG_LEVEL", name}};
+    auto cfg = Load(env);
+    ASSERT_TRUE(cfg.ok()) << name << ": " << cfg.status();
+    EXPECT_EQ(cfg->log_level, level) << name;
+  }
+}
+
+TEST(ConfigTest, BatchSizeAboveMaxRecordsIsClampedWithWarning) {
+  {
+    const Env env = {{"BATCH_SIZE", "20000"}};
+    auto cfg = Load(env);
+    ASSERT_TRUE(cfg.ok()) << cfg.status();
+    EXPECT_EQ(cfg->pipeline.batch_size, 10000u);
+    ASSERT_FALSE(cfg->warnings.empty());
+    EXPECT_THAT(cfg->warnings[0], HasSubstr("BATCH_SIZE"));
+  }
+  {
+    const Env env = {{"MAX_RECORDS_PER_BATCH", "50"}};  // default BATCH_SIZE 200
+    auto cfg = Load(env);
+    ASSERT_TRUE(cfg.ok()) << cfg.status();
+    EXPECT_EQ(cfg->pipeline.batch_size, 50u);
+    EXPECT_EQ(cfg->pipeline.limits.max_records, 50u);
+    EXPECT_FALSE(cfg->warnings.empty());
+  }
+  {
+    const Env env = {{"BATCH_SIZE", "10000"}};  // equal: no clamp, no warning
+    auto cfg = Load(env);
+    ASSERT_TRUE(cfg.ok()) << cfg.status();
+    EXPECT_EQ(cfg->pipeline.batch_size, 10000u);
+    EXPECT_TRUE(cfg->warnings.empty());
+  }
+}
+
+struct BadCase {
+  std::string label;
+  Env env;
+  std::vector<std::string> args;
+  std::vector<std::string> must_mention;
+};
+
+std::vector<BadCase> BadCases() {
+  std::vector<BadCase> cases;
+  for (const auto& [var, flag] : std::vector<std::pair<std::string, std::string>>{
+           {"BATCH_SIZE", "--batch-size"},
+           {"MAX_RECORDS_PER_BATCH", "--max-records-per-batch"},
+           {"MAX_PAYLOAD_SIZE", "--max-payload-size"}}) {
+    for (const char* value : {"abc", "0", "-5", "", "12x", "1e3"}) {
+      cases.push_back({var + "=" + value, {{var, value}}, {}, {var, flag}});
+    }
+    cases.push_back({flag + "=0", {}, {flag + "=0"}, {var, flag}});
+    cases.push_back({flag + " -1", {}, {flag, "-1"}, {var, flag}});
+  }
+  cases.push_back({"MAX_PAYLOAD_SIZE=100",
+                   {{"MAX_PAYLOAD_SIZE", "100"}},
+                   {},
+                   {"MAX_PAYLOAD_SIZE", "--max-payload-size"}});
+  for (const char* api : {"ftp://x", "not-a-url", "", "http://", "https://", "http:///path",
+                          "telemetry-api:8080", "http://host name"}) {
+    cases.push_back({std::string("API=") + api, {{"API", api}}, {}, {"API", "--api"}});
+  }
+  cases.push_back({"--api=ftp://x", {}, {"--api=ftp://x"}, {"API", "--api"}});
+  for (const char* level : {"LOUD", "", "TRACE", "5"}) {
+    cases.push_back({std::string("LOG_LEVEL=") + level,
+                     {{"LOG_LEVEL", level}},
+                     {},
+                     {"LOG_LEVEL", "--log-level"}});
+  }
+  for (const char* interval : {"0", "-1", "abc", ""}) {
+    cases.push_back({std::string("FLUSH_INTERVAL=") + interval,
+                     {{"FLUSH_INTERVAL", interval}},
+                     {},
+                     {"FLUSH_INTERVAL", "--flush-interval"}});
+  }
+  for (const char* threshold : {"abc", "-1"}) {
+    cases.push_back({std::string("GZIP_THRESHOLD=") + threshold,
+                     {{"GZIP_THRESHOLD", threshold}},
+                     {},
+                     {"GZIP_THRESHOLD", "--gzip-threshold"}});
+  }
+  cases.push_back(
+      {"COLLECTOR_ID empty", {{"COLLECTOR_ID", ""}}, {}, {"COLLECTOR_ID", "--collector-id"}});
+  cases.push_back({"--bogus", {}, {"--bogus"}, {"--bogus"}});
+  cases.push_back({"--bogus=1", {}, {"--bogus=1"}, {"--bogus"}});
+  cases.push_back({"flag without value", {}, {"--batch-size"}, {"--batch-size"}});
+  return cases;
+}
+
+TEST(ConfigTest, BadValuesFailNamingTheSetting) {
+  for (const BadCase& c : BadCases()) {
+    SCOPED_TRACE(c.label);
+    const std::string msg = ErrorOf(c.env, c.args);
+    for (const std::string& name : c.must_mention) EXPECT_THAT(msg, HasSubstr(name));
+  }
+}
+
+TEST(ConfigTest, SmallestPayloadHoldsOneWidestRecord) {
+  // MAX_PAYLOAD_SIZE must let one record of the widest shape, in its
+  // envelope, through; one byte less cannot.
+  const size_t smallest = SmallestPayload("gw-local");
+  {
+    const Env env = {{"MAX_PAYLOAD_SIZE", std::to_string(smallest)}};
+    auto cfg = Load(env);
+    ASSERT_TRUE(cfg.ok()) << cfg.status();
+    EXPECT_EQ(cfg->pipeline.limits.max_wire_bytes, smallest);
+  }
+  {
+    const Env env = {{"MAX_PAYLOAD_SIZE", std::to_string(smallest - 1)}};
+    EXPECT_THAT(ErrorOf(env), HasSubstr("MAX_PAYLOAD_SIZE"));
+  }
+  {
+    // A longer collector id makes the envelope longer.
+    const Env env = {{"MAX_PAYLOAD_SIZE", std::to_string(smallest)},
+                     {"COLLECTOR_ID", "gw-local-but-longer"}};
+    EXPECT_THAT(ErrorOf(env), HasSubstr("MAX_PAYLOAD_SIZE"));
+  }
+}
+
+TEST(ConfigTest, KeyFlagIsRefused) {
+  const Env env;
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"--key", "s3cr3t-value"},
+                                               std::vector<std::string>{"--key=s3cr3t-value"}}) {
+    const std::string msg = ErrorOf(env, args);
+    EXPECT_THAT(msg, HasSubstr("KEY"));
+    EXPECT_THAT(msg, HasSubstr("--key-file"));
+    EXPECT_THAT(msg, Not(HasSubstr("s3cr3t")));
+  }
+}
+
+TEST(ConfigTest, KeyNeverAppearsInErrors) {
+  const std::string key = "K3y-Sekrit-Value";
+  for (BadCase c : BadCases()) {
+    SCOPED_TRACE(c.label);
+    c.env["KEY"] = key;
+    EXPECT_THAT(ErrorOf(c.env, c.args), Not(HasSubstr("Sekrit")));
+  }
+  // A key the config refuses (a control character) is not echoed either.
+  for (const std::string& bad_key : {std::string("K3y\x01Sekrit"), std::string("K3y\nSekrit"),
+                                     std::string("K3y\x7fSekrit"), std::string("K3y\rSekrit")}) {
+    const Env env = {{"KEY", bad_key}};
+    const std::string msg = ErrorOf(env);
+    EXPECT_THAT(msg, HasSubstr("KEY"));
+    EXPECT_THAT(msg, Not(HasSubstr("K3y")));
+    EXPECT_THAT(msg, Not(HasSubstr("Sekrit")));
+  }
+  // Nor from a key file.
+  const std::string path = TempFile("bad_key", "K3y\x02Sekrit\n");
+  const Env env;
+  const std::string msg = ErrorOf(env, {"--key-file", path});
+  EXPECT_THAT(msg, Not(HasSubstr("Sekrit")));
+}
+
+TEST(ConfigTest, MistypedKeyFlagDoesNotEchoTheKey) {
+  // An operator who passes the key to a flag that does not exist (the
+  // variable's name, another spelling) gets an error that does not repeat it:
+  // error messages end up in logs.
+  const std::string key = "K3y-Sekrit-Value";
+  for (const char* flag : {"--KEY=", "--Key=", "--api-key=", "--token=", "--bearer="}) {
+    const std::string msg = ErrorOf(Env{}, {flag + key});
+    EXPECT_THAT(msg, HasSubstr(std::string(flag).substr(0, std::string(flag).size() - 1)));
+    EXPECT_THAT(msg, Not(HasSubstr("Sekrit"))) << flag;
+  }
+}
+
+TEST(ConfigTest, KeyFileReadsTheFirstLine) {
+  const std::string path = TempFile("key", "file-key-123\nsecond-line\n");
+  const Env env = {{"KEY", "env-key"}};  // the flag wins over the variable
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"--key-file", path},
+                                               std::vector<std::string>{"--key-file=" + path}}) {
+    auto cfg = Load(env, args);
+    ASSERT_TRUE(cfg.ok()) << cfg.status();
+    EXPECT_EQ(cfg->pipeline.sender.key, "file-key-123");
+  }
+  // Without a final newline.
+  const std::string bare = TempFile("key_bare", "bare-key");
+  auto cfg = Load(Env{}, {"--key-file", bare});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->pipeline.sender.key, "bare-key");
+}
+
+TEST(ConfigTest, KeyFileProblemsFail) {
+  const Env env;
+  const std::string missing = ::testing::TempDir() + "/config_test_no_such_key_file";
+  std::remove(missing.c_str());
+  EXPECT_THAT(ErrorOf(env, {"--key-file", missing}), HasSubstr("--key-file"));
+  const std::string empty = TempFile("empty_key", "");
+  EXPECT_THAT(ErrorOf(env, {"--key-file", empty}), HasSubstr("--key-file"));
+}
+
+TEST(ConfigTest, EmptyKeyFails) {
+  const Env env = {{"KEY", ""}};
+  EXPECT_THAT(ErrorOf(env), HasSubstr("KEY"));
+}
+
+TEST(ConfigTest, HelpFlag) {
+  const Env env;
+  for (const char* flag : {"--help", "-h"}) {
+    auto cfg = Load(env, {flag});
+    ASSERT_TRUE(cfg.ok()) << cfg.status();
+    EXPECT_TRUE(cfg->help) << flag;
+  }
+  const std::string help = HelpText();
+  for (const char* var :
+       {"API", "KEY", "COLLECTOR_ID", "BATCH_SIZE", "FLUSH_INTERVAL", "MAX_RECORDS_PER_BATCH",
+        "MAX_PAYLOAD_SIZE", "GZIP_THRESHOLD", "LOG_LEVEL"}) {
+    EXPECT_THAT(help, HasSubstr(var));
+  }
+  for (const char* flag : {"--api", "--key-file", "--collector-id", "--batch-size",
+                           "--flush-interval", "--max-records-per-batch", "--max-payload-size",
+                           "--gzip-threshold", "--log-level", "--help"}) {
+    EXPECT_THAT(help, HasSubstr(flag));
+  }
+  for (const char* def :
+       {"http://telemetry-api:8080", "gw-local", "5242880", "51200", "10000", "INFO"}) {
+    EXPECT_THAT(help, HasSubstr(def));
+  }
+}
+
+}  // namespace
+}  // namespace nf2
