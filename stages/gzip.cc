@@ -3,6 +3,8 @@
 #include <libdeflate.h>
 #include <zlib.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "stages/absl_compat.h"
 
@@ -83,14 +85,17 @@ absl::StatusOr<std::string> Gunzip(std::string_view in, size_t max_output) {
   zs.avail_in = static_cast<uInt>(in.size());
   int rc = Z_OK;
   while (rc != Z_STREAM_END) {
-    if (out.size() >= max_output) {
+    if (out.size() > max_output) {
       inflateEnd(&zs);
       return absl::ResourceExhaustedError("gzip output too large");
     }
+    // Never inflate past the limit: ask for at most what is left of it
+    // (plus one byte, to tell "exactly at the limit" from "over it").
+    const size_t step = std::min<size_t>(64 * 1024, max_output + 1 - out.size());
     size_t old = out.size();
-    out.resize(old + 64 * 1024);
+    out.resize(old + step);
     zs.next_out = reinterpret_cast<Bytef*>(out.data() + old);
-    zs.avail_out = 64 * 1024;
+    zs.avail_out = static_cast<uInt>(step);
     rc = inflate(&zs, Z_NO_FLUSH);
     out.resize(out.size() - zs.avail_out);
     if (rc != Z_OK && rc != Z_STREAM_END) {
@@ -103,6 +108,7 @@ absl::StatusOr<std::string> Gunzip(std::string_view in, size_t max_output) {
     }
   }
   inflateEnd(&zs);
+  if (out.size() > max_output) return absl::ResourceExhaustedError("gzip output too large");
   return out;
 }
 

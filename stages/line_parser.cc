@@ -1,5 +1,6 @@
 #include "stages/line_parser.h"
 
+#include <cstring>
 #include <string>
 
 #include "absl/status/status.h"
@@ -17,6 +18,8 @@ bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 // simdjson's DOM front end: it picks the best kernel for the CPU at run time
 // (the On-Demand front end is fixed at compile time, which for a generic
 // x86-64 build means its slowest kernel) and validates the whole line.
+std::unique_ptr<LineParser> MakeRapidjsonParser();
+
 class SimdjsonLineParser final : public LineParser {
  public:
   ParseResult ParseJson(std::string_view json, size_t readable, FlowRecord* out) override {
@@ -25,8 +28,17 @@ class SimdjsonLineParser final : public LineParser {
     bad.error = "invalid JSON";
     simdjson::dom::element root;
     // The parser grows its buffers on demand, up to kMaxLine.
-    if (parser_.parse(json.data(), json.size(), false).get(root)) return bad;
-    return Walk(root, out);
+    const simdjson::error_code err = parser_.parse(json.data(), json.size(), false).get(root);
+    if (err == simdjson::SUCCESS) return Walk(root, out);
+    // Valid JSON that simdjson cannot hold: integers beyond 64 bits (in keys
+    // we ignore they must not spoil the line) and nesting past its depth
+    // limit. Rare; RapidJSON, which has neither limit, decides.
+    if (err == simdjson::NUMBER_ERROR || err == simdjson::NUMBER_OUT_OF_RANGE ||
+        err == simdjson::DEPTH_ERROR) {
+      if (!fallback_) fallback_ = MakeRapidjsonParser();
+      return fallback_->ParseJson(json, readable, out);
+    }
+    return bad;
   }
 
   std::string_view name() const override { return "simdjson"; }
@@ -71,6 +83,7 @@ class SimdjsonLineParser final : public LineParser {
 
   simdjson::dom::parser parser_{kMaxLine};
   RecordBuilder builder_;
+  std::unique_ptr<LineParser> fallback_;
 };
 
 // SAX handler: routes the top-level members to RecordBuilder and ignores
@@ -155,11 +168,21 @@ class SaxHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, SaxHan
 class RapidjsonLineParser final : public LineParser {
  public:
   ParseResult ParseJson(std::string_view json, size_t, FlowRecord* out) override {
+    // RapidJSON stops at a NUL byte as if the text ended there; JSON allows
+    // none outside strings and none raw inside them.
+    if (std::memchr(json.data(), '\0', json.size()) != nullptr) {
+      ParseResult bad;
+      bad.error = "invalid JSON";
+      return bad;
+    }
     builder_.Reset();
     SaxHandler handler(&builder_);
     rapidjson::MemoryStream ms(json.data(), json.size());
     rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
-    auto result = reader_.Parse<rapidjson::kParseValidateEncodingFlag>(is, handler);
+    // Iterative parsing: deeply nested junk must not overflow the stack.
+    auto result =
+        reader_.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(
+            is, handler);
     if (result.IsError()) {
       ParseResult bad;
       bad.error = handler.root_object() ? "invalid JSON" : "not a JSON object";
@@ -177,6 +200,10 @@ class RapidjsonLineParser final : public LineParser {
   rapidjson::Reader reader_;
   RecordBuilder builder_;
 };
+
+std::unique_ptr<LineParser> MakeRapidjsonParser() {
+  return std::make_unique<RapidjsonLineParser>();
+}
 
 }  // namespace
 

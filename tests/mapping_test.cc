@@ -748,20 +748,11 @@ TEST_P(MappingTest, EscapedStringsAreUnescaped) {
   ExpectRecord(Obj::Base().Set("byt\\u0065s", "99").Erase("bytes").Str(), w.Str());
 }
 
-// --- known bugs in stages/ (reported; skipped until fixed) -------------------
+// --- lines that once split the two back ends -------------------------------
 
 TEST_P(MappingTest, IgnoredKeysWithIntegersOutside64BitsAreIgnored) {
   // §1/§2: unknown keys and keys the mapping does not use "are ignored
   // whatever their value" — including integers no 64-bit type holds.
-  if (GetParam() == JsonParserKind::kSimdjson) {
-    // KNOWN BUG (stages/line_parser.cc, SimdjsonLineParser): simdjson's DOM
-    // parser fails the whole document on an integer outside
-    // [-2^63, 2^64-1] (BIGINT_ERROR), so a valid record is counted invalid
-    // while the RapidJSON back end maps it. Minimal line:
-    //   {"src_addr":"10.0.0.1","dst_addr":"10.0.0.2","x":18446744073709551616}
-    // Found by ParsersAgree.OnMutatedFixtureLines. Remove this skip when fixed.
-    GTEST_SKIP() << "known bug: simdjson rejects out-of-range integers in ignored keys";
-  }
   for (const char* key : {"unknown_key", "sequence_num", "time_flow_end_ns", "src_as"}) {
     for (const char* v :
          {"18446744073709551616", "123456789012345678901234567890", "-9223372036854775809",
@@ -773,15 +764,6 @@ TEST_P(MappingTest, IgnoredKeysWithIntegersOutside64BitsAreIgnored) {
 
 TEST_P(MappingTest, NulAfterTheObjectIsTrailingGarbage) {
   // §1: junk after the object makes the line invalid; a NUL byte is junk.
-  if (GetParam() == JsonParserKind::kRapidjson) {
-    // KNOWN BUG (stages/line_parser.cc, RapidjsonLineParser): RapidJSON's
-    // MemoryStream reports '\0' as end of input, so everything from a NUL
-    // byte on is never looked at and the line is mapped. Minimal line
-    // (C escapes):
-    //   {"src_addr":"10.0.0.1","dst_addr":"10.0.0.2"}\0garbage
-    // simdjson says invalid. Remove this skip when fixed.
-    GTEST_SKIP() << "known bug: RapidJSON stops at a NUL byte";
-  }
   const std::string line = Obj::Base().Str();
   ExpectInvalid(line + std::string(1, '\0'));
   ExpectInvalid(line + std::string(1, '\0') + "garbage");
@@ -793,15 +775,6 @@ TEST_P(MappingTest, DeeplyNestedIgnoredValueIsIgnored) {
   // §2: an ignored key's value does not matter, however deeply nested.
   ExpectRecord(Obj::Base().Set("x", std::string(500, '[') + std::string(500, ']')).Str(),
                Want().Str());
-  if (GetParam() == JsonParserKind::kSimdjson) {
-    // KNOWN BUG / parser disagreement (stages/line_parser.cc): simdjson's DOM
-    // parser has a fixed depth limit of 1024 (root included), so an ignored
-    // value nested 1024 arrays deep makes the line invalid; RapidJSON maps
-    // it. Minimal line: {"src_addr":"10.0.0.1","dst_addr":"10.0.0.2","x":
-    // [[[...]]]} with 1024 '[' and 1024 ']' (1023 still maps). Remove this
-    // skip when the back ends agree.
-    GTEST_SKIP() << "known disagreement: simdjson depth limit 1024";
-  }
   ExpectRecord(Obj::Base().Set("x", std::string(1100, '[') + std::string(1100, ']')).Str(),
                Want().Str());
 }
@@ -810,15 +783,6 @@ TEST_P(MappingTest, PathologicalNestingDoesNotCrash) {
   // §1: "A bad line is counted and skipped; it never stops the stream." A
   // line of ~1 MB (the default MAX_LINE_BYTES) that is nothing but nesting
   // must get a verdict, not take the process down.
-  if (GetParam() == JsonParserKind::kRapidjson) {
-    // KNOWN BUG (stages/line_parser.cc, RapidjsonLineParser): the reader runs
-    // recursively (no kParseIterativeFlag), so ~500 000 nested '[' overflow
-    // the stack and the process dies with SIGSEGV. Minimal line:
-    //   {"src_addr":"10.0.0.1","dst_addr":"10.0.0.2","x":[[[...]]]} with
-    // 500000 '[' and 500000 ']'. simdjson returns "invalid JSON".
-    // Remove this skip when fixed.
-    GTEST_SKIP() << "known bug: RapidJSON back end overflows the stack on deep nesting";
-  }
   const JsonParserKind kind = GetParam();
   EXPECT_EXIT(
       {
@@ -955,42 +919,6 @@ std::string Mutate(std::string s, std::mt19937_64& rng) {
   return s;
 }
 
-// Whether `line` holds a JSON integer literal outside [-2^63, 2^64-1]
-// (digits inside strings may match too; this only excuses a disagreement).
-bool HasIntegerOutside64Bits(std::string_view line) {
-  for (size_t i = 0; i < line.size();) {
-    if (line[i] < '0' || line[i] > '9') {
-      ++i;
-      continue;
-    }
-    size_t j = i;
-    while (j < line.size() && line[j] >= '0' && line[j] <= '9') ++j;
-    const char before = i > 0 ? line[i - 1] : ' ';
-    const bool in_number = before == '.' || before == 'e' || before == 'E' || before == '+' ||
-                           (before >= '0' && before <= '9');
-    const char after = j < line.size() ? line[j] : ' ';
-    const bool integer = after != '.' && after != 'e' && after != 'E';
-    if (!in_number && integer) {
-      std::string_view digits = line.substr(i, j - i);
-      const std::string_view limit =
-          before == '-' ? std::string_view("9223372036854775808") : "18446744073709551615";
-      if (digits.size() > limit.size() || (digits.size() == limit.size() && digits > limit)) {
-        return true;
-      }
-    }
-    i = j;
-  }
-  return false;
-}
-
-TEST(ParsersAgree, HasIntegerOutside64BitsHelper) {
-  EXPECT_TRUE(HasIntegerOutside64Bits(R"({"a":18446744073709551616})"));
-  EXPECT_TRUE(HasIntegerOutside64Bits(R"({"a":-9223372036854775809})"));
-  EXPECT_FALSE(HasIntegerOutside64Bits(R"({"a":18446744073709551615})"));
-  EXPECT_FALSE(HasIntegerOutside64Bits(R"({"a":-9223372036854775808})"));
-  EXPECT_FALSE(HasIntegerOutside64Bits(R"({"a":1.18446744073709551616})"));
-}
-
 TEST(ParsersAgree, OnMutatedFixtureLines) {
   std::vector<std::string> seeds = FixtureLines();
   ASSERT_GE(seeds.size(), 40u) << "fixture sample.jsonl not found under " << NF2_SHARED_DIR;
@@ -1001,8 +929,7 @@ TEST(ParsersAgree, OnMutatedFixtureLines) {
   auto simd = MakeLineParser(JsonParserKind::kSimdjson);
   auto rapid = MakeLineParser(JsonParserKind::kRapidjson);
   std::mt19937_64 rng(20250822);
-  int records = 0, invalid = 0, filtered = 0, disagreements = 0, known_bug = 0;
-  std::string known_bug_example;
+  int records = 0, invalid = 0, filtered = 0, disagreements = 0;
   constexpr int kCases = 6000;
   for (int i = 0; i < kCases; ++i) {
     const std::string line = Mutate(seeds[rng() % seeds.size()], rng);
@@ -1010,16 +937,6 @@ TEST(ParsersAgree, OnMutatedFixtureLines) {
     Outcome b = ParseLine(*rapid, line);
     const bool same = a.result.verdict == b.result.verdict && a.json == b.json &&
                       a.result.unknown_proto == b.result.unknown_proto;
-    // KNOWN BUGS (see the skipped MappingTest cases above): simdjson rejects
-    // lines holding an integer outside 64 bits; RapidJSON ignores everything
-    // after a NUL byte. Such lines are tallied, not failed, so the rest of
-    // the corpus still guards against new disagreements.
-    if (!same && a.result.verdict == LineVerdict::kInvalid &&
-        b.result.verdict == LineVerdict::kRecord &&
-        (HasIntegerOutside64Bits(line) || line.find('\0') != std::string::npos)) {
-      if (known_bug++ == 0) known_bug_example = Printable(line);
-      continue;
-    }
     if (!same && ++disagreements <= 10) {
       ADD_FAILURE() << "parsers disagree on: " << Printable(line)
                     << "\nsimdjson: " << VerdictName(a.result.verdict) << " " << a.result.error
@@ -1042,11 +959,6 @@ TEST(ParsersAgree, OnMutatedFixtureLines) {
   // The corpus must exercise both outcomes to mean anything.
   EXPECT_GT(records, kCases / 20);
   EXPECT_GT(invalid, kCases / 5);
-  if (known_bug > 0 && !::testing::Test::HasFailure()) {
-    // Everything else agreed; mark the run so the known bugs stay visible.
-    GTEST_SKIP() << known_bug << " of " << kCases
-                 << " lines hit a known parser disagreement, e.g.: " << known_bug_example;
-  }
 }
 
 }  // namespace

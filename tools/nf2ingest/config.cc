@@ -229,7 +229,9 @@ absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const Ge
       if (name == s.flag) setting = &s;
     }
     if (!setting) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag ", arg, " (see --help)"));
+      // Name the flag without its value: a mistyped --token=... must not
+      // print the secret it carries.
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see --help)"));
     }
     if (!value) {
       if (i + 1 >= args.size()) {
