@@ -16,6 +16,7 @@ Shutdown::~Shutdown() {
 
 void Shutdown::RequestStop() {
   stop_requests_.fetch_add(1);
+  MarkInputFinished();  // a stop ends input even where no source marks it
   uint64_t one = 1;
   if (wake_fd_ >= 0) {
     ssize_t ignored = write(wake_fd_, &one, sizeof one);

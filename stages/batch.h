@@ -4,6 +4,7 @@
 #define NF2INGEST_STAGES_BATCH_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -22,7 +23,12 @@ struct Batch {
   std::vector<uint32_t> record_ends;
   bool gzipped = false;
   std::string gzip_body;  // the wire bytes when gzipped
-  int attempts = 0;       // sends so far (the sender's bookkeeping)
+
+  // The sender's bookkeeping (not persisted).
+  int attempts = 0;                                       // sends so far
+  std::chrono::steady_clock::time_point first_failure{};  // epoch = none yet
+  uint64_t store_id = 0;     // its file in the spool, 0 = not on disk
+  bool earlier_run = false;  // replayed from a spool written before this run
 
   size_t records() const { return record_ends.size(); }
   std::string_view wire() const { return gzipped ? std::string_view(gzip_body) : body; }

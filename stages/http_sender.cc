@@ -135,6 +135,79 @@ void HttpSender::ScheduleRetry(std::unique_ptr<Batch> batch, absl::Duration dela
   waiting_.emplace(due, std::move(batch));
 }
 
+void HttpSender::Forget(const Batch& batch) {
+  if (batch.store_id != 0) in_memory_.erase(batch.store_id);
+}
+
+bool HttpSender::InOutage(Clock::time_point now) const {
+  return options_.spool != nullptr && !options_.replay_only && failing_ &&
+         now - last_success_ > absl::ToChronoNanoseconds(options_.retry_max_duration);
+}
+
+bool HttpSender::Evict(std::unique_ptr<Batch>& batch, std::string_view why) {
+  if (batch->store_id == 0) {
+    auto id = options_.spool->Put(*batch);
+    if (!id.ok()) {
+      if (!absl::IsResourceExhausted(id.status())) {
+        LogError(absl::StrCat("[SPOOL] cannot write batch ", batch->id, ": ",
+                              id.status().message()));
+      }
+      return false;  // keep it in memory: backpressure
+    }
+    batch->store_id = *id;
+  }
+  if (!batch->earlier_run) spooled_here_[batch->store_id] = batch->records();
+  LogWarn(absl::StrCat("[SPOOL] ", Av(why), ": batch ", batch->id, " (", batch->records(),
+                       " records) kept in ", options_.spool->dir()));
+  Forget(*batch);
+  batch.reset();
+  return true;
+}
+
+bool HttpSender::Admit(std::unique_ptr<Batch>& batch) {
+  if (options_.spool && options_.durable && batch->store_id == 0) {
+    auto id = options_.spool->Put(*batch);
+    if (!id.ok()) {
+      if (absl::IsResourceExhausted(id.status())) return false;  // wait for space
+      LogError(absl::StrCat("[SPOOL] cannot write batch ", batch->id,
+                            " before sending (sent without a copy on disk): ",
+                            id.status().message()));
+    } else {
+      batch->store_id = *id;
+      in_memory_.insert(*id);
+    }
+  }
+  return true;
+}
+
+bool HttpSender::SpoolHasWork() const {
+  if (!options_.spool) return false;
+  for (uint64_t id : options_.spool->Ids()) {
+    if (!in_memory_.count(id) && !tried_.count(id)) return true;
+  }
+  return false;
+}
+
+std::unique_ptr<Batch> HttpSender::NextFromSpool() {
+  for (uint64_t id : options_.spool->Ids()) {
+    if (in_memory_.count(id) || tried_.count(id)) continue;
+    auto stored = options_.spool->Read(id);
+    if (!stored.ok()) {
+      tried_.insert(id);  // moved aside or vanished; the store logged why
+      continue;
+    }
+    auto batch = std::make_unique<Batch>(std::move(stored->batch));
+    batch->store_id = id;
+    auto mine = spooled_here_.find(id);
+    batch->earlier_run = mine == spooled_here_.end();
+    if (!batch->earlier_run) spooled_here_.erase(mine);
+    in_memory_.insert(id);
+    if (options_.replay_only) tried_.insert(id);
+    return batch;
+  }
+  return nullptr;
+}
+
 void HttpSender::Finish(CURL* easy, CURLcode result) {
   auto it = active_.find(easy);
   if (it == active_.end()) return;
@@ -151,74 +224,158 @@ void HttpSender::Finish(CURL* easy, CURLcode result) {
     ++stats_.requests;
     ++stats_.by_status[status];
   }
-  std::unique_ptr<Batch> batch = std::move(req->batch);
+  if (status == 0) {
+    req->answer = curl_easy_strerror(result);
+  }
+  Resolve(std::move(req->batch), status, req->answer + "\n" + req->retry_after);
+}
+
+void HttpSender::Reject(std::unique_ptr<Batch> batch, long status, const std::string& answer) {
   const size_t n = batch->records();
+  std::string where = "not kept (no --dead-letter-dir)";
+  if (options_.replay_only) {
+    where = "left in " + options_.spool->dir();
+  } else {
+    if (options_.dead_letters) {
+      auto id = options_.dead_letters->Put(
+          *batch, absl::StrCat("HTTP ", status, " at ", absl::FormatTime(absl::Now()), "\n", answer));
+      if (id.ok()) {
+        where = options_.dead_letters->PathOf(*id);
+        std::lock_guard<std::mutex> lock(stats_mu_);
+        ++stats_.dead_lettered;
+      } else {
+        where = absl::StrCat("NOT kept: ", id.status().message());
+      }
+    }
+    if (batch->store_id != 0) options_.spool->Remove(batch->store_id).IgnoreError();
+  }
+  Forget(*batch);
+  if (batch->earlier_run) {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    stats_.replayed_rejected += n;
+  } else {
+    outcomes_->AddRejected(n);
+  }
+  LogError(absl::StrCat("[INGEST][ERR] HTTP ", status, " for batch ", options_.run_id, "-",
+                        batch->id, " (", n, " records): rejected, not retried: ",
+                        Snippet(answer), " -> ", where));
+}
+
+void HttpSender::Resolve(std::unique_ptr<Batch> batch, long status, const std::string& detail) {
+  const std::string answer = detail.substr(0, detail.rfind('\n'));
+  const std::string retry_after = detail.substr(detail.rfind('\n') + 1);
+  const size_t n = batch->records();
+  const auto now = Clock::now();
   const std::string what = absl::StrCat("batch ", options_.run_id, "-", batch->id, " (", n,
                                         " records, attempt ", batch->attempts, ")");
-  switch (ClassifyAnswer(status)) {
+  const Disposition d = ClassifyAnswer(status, options_.retry_on);
+  if (d == Disposition::kDelivered || d == Disposition::kSplit || d == Disposition::kReject) {
+    failing_ = false;  // the API answered on purpose
+    last_success_ = now;
+  } else {
+    failing_ = true;
+  }
+  switch (d) {
     case Disposition::kDelivered:
-      outcomes_->AddDelivered(n);
+      if (batch->store_id != 0) options_.spool->Remove(batch->store_id).IgnoreError();
+      Forget(*batch);
+      if (batch->earlier_run) {
+        std::lock_guard<std::mutex> lock(stats_mu_);
+        stats_.replayed_delivered += n;
+      } else {
+        outcomes_->AddDelivered(n);
+      }
       LogInfo(absl::StrCat("[INGEST] sent ", n, " status=", status));
       return;
-    case Disposition::kSplit:
-      if (n >= 2) {
-        {
-          std::lock_guard<std::mutex> lock(stats_mu_);
-          ++stats_.splits;
+    case Disposition::kSplit: {
+      if (n < 2) {
+        Reject(std::move(batch), status, answer);
+        return;
+      }
+      {
+        std::lock_guard<std::mutex> lock(stats_mu_);
+        ++stats_.splits;
+      }
+      LogWarn(absl::StrCat("[INGEST][ERR] HTTP 413 for ", what, ": ", Snippet(answer),
+                           "; splitting in two"));
+      std::vector<std::unique_ptr<Batch>> halves;
+      splitter_->Split(*batch, &halves);
+      for (auto& h : halves) {
+        h->earlier_run = batch->earlier_run;
+        // A durable batch stays durable: its halves go to disk before the
+        // whole is removed.
+        if (batch->store_id != 0 && !options_.replay_only) {
+          auto id = options_.spool->Put(*h);
+          if (id.ok()) {
+            h->store_id = *id;
+            in_memory_.insert(*id);
+          }
         }
-        LogWarn(absl::StrCat("[INGEST][ERR] HTTP 413 for ", what, ": ", Snippet(req->answer),
-                             "; splitting in two"));
-        std::vector<std::unique_ptr<Batch>> halves;
-        splitter_->Split(*batch, &halves);
-        for (auto& h : halves) ready_.push_back(std::move(h));
-      } else {
-        outcomes_->AddRejected(n);
-        LogError(absl::StrCat("[INGEST][ERR] HTTP 413 for ", what,
-                              " holding a single record; rejected: ", Snippet(req->answer)));
+        ready_.push_back(std::move(h));
       }
-      return;
-    case Disposition::kRetry: {
-      absl::Duration delay = retry_policy_.Backoff(batch->attempts);
-      if (auto ra = ParseRetryAfter(req->retry_after, absl::Now())) delay = *ra;
-      if (status == 0) {
-        LogWarn(absl::StrCat("[INGEST][ERR] Request failed: ", curl_easy_strerror(result), " for ",
-                             what, "; retry in ", Secs(delay), "s"));
-      } else {
-        LogWarn(absl::StrCat("[INGEST][ERR] HTTP ", status, " for ", what, ": ",
-                             Snippet(req->answer), "; retry in ", Secs(delay), "s"));
+      if (batch->store_id != 0 && !options_.replay_only) {
+        options_.spool->Remove(batch->store_id).IgnoreError();
       }
-      ScheduleRetry(std::move(batch), delay);
+      Forget(*batch);
       return;
     }
+    case Disposition::kRetry:
     case Disposition::kAuthRetry: {
-      const absl::Duration delay = retry_policy_.max();
-      LogError(absl::StrCat("[INGEST][ERR] HTTP ", status,
-                            ": the API refused the key (check KEY / --key-file); keeping ", what,
-                            ", retry in ", Secs(delay), "s"));
+      if (batch->first_failure == Clock::time_point()) batch->first_failure = now;
+      absl::Duration delay = retry_policy_.Backoff(batch->attempts);
+      if (d == Disposition::kAuthRetry) delay = retry_policy_.max();
+      if (auto ra = ParseRetryAfter(retry_after, absl::Now())) delay = *ra;
+      if (d == Disposition::kAuthRetry) {
+        LogError(absl::StrCat("[INGEST][ERR] HTTP ", status,
+                              ": the API refused the key (check KEY / --key-file); keeping ",
+                              what, ", retry in ", Secs(delay), "s"));
+      } else if (status == 0) {
+        LogWarn(absl::StrCat("[INGEST][ERR] Request failed: ", answer, " for ", what,
+                             "; retry in ", Secs(delay), "s"));
+      } else {
+        LogWarn(absl::StrCat("[INGEST][ERR] HTTP ", status, " for ", what, ": ", Snippet(answer),
+                             "; retry in ", Secs(delay), "s"));
+      }
+      // During an outage, keep one batch probing and the rest on disk.
+      if (InOutage(now) && Holding() > 0 &&
+          Evict(batch, "API failing for longer than --retry-max-duration")) {
+        return;
+      }
       ScheduleRetry(std::move(batch), delay);
       return;
     }
     case Disposition::kReject:
-      outcomes_->AddRejected(n);
-      LogError(absl::StrCat("[INGEST][ERR] HTTP ", status, " for ", what,
-                            ": rejected, not retried: ", Snippet(req->answer)));
+      Reject(std::move(batch), status, answer);
       return;
   }
 }
 
 void HttpSender::Abandon(std::string_view why) {
-  uint64_t records = 0;
+  std::vector<std::unique_ptr<Batch>> left;
   for (auto& [easy, req] : active_) {
     curl_multi_remove_handle(multi_, easy);
     curl_slist_free_all(req->headers);
     curl_easy_cleanup(easy);
-    records += req->batch->records();
+    left.push_back(std::move(req->batch));
   }
   active_.clear();
-  for (auto& [due, b] : waiting_) records += b->records();
+  for (auto& [due, b] : waiting_) left.push_back(std::move(b));
   waiting_.clear();
-  for (auto& b : ready_) records += b->records();
+  for (auto& b : ready_) left.push_back(std::move(b));
   ready_.clear();
+  if (blocked_) left.push_back(std::move(blocked_));
+  uint64_t spooled = 0, undelivered = 0;
+  auto settle = [&](std::unique_ptr<Batch> b) {
+    if (b->earlier_run) return;  // still in the spool it came from
+    const size_t n = b->records();
+    if (options_.spool && !options_.replay_only && b->store_id != 0) {
+      spooled += n;  // durable: already on disk
+      Forget(*b);
+    } else if (!options_.spool || options_.replay_only || !Evict(b, why)) {
+      undelivered += n;
+    }  // else evicted: counted with spooled_here_ below
+  };
+  for (auto& b : left) settle(std::move(b));
   // Everything still queued upstream ends here too, so the pipeline drains.
   while (!input_closed_) {
     std::unique_ptr<Batch> b = in_->Pop();
@@ -226,15 +383,24 @@ void HttpSender::Abandon(std::string_view why) {
       input_closed_ = true;
       break;
     }
-    records += b->records();
+    settle(std::move(b));
   }
-  if (records > 0) {
-    outcomes_->AddUndelivered(records);
-    LogError(absl::StrCat("[INGEST][ERR] ", Av(why), ": ", records, " records undelivered"));
+  // Batches this run wrote to the spool earlier are part of its outcome.
+  for (const auto& [id, n] : spooled_here_) spooled += n;
+  spooled_here_.clear();
+  if (spooled > 0) {
+    outcomes_->AddSpooled(spooled);
+    LogWarn(absl::StrCat("[SPOOL] ", Av(why), ": ", spooled, " records kept in ",
+                         options_.spool->dir(), " for the next run"));
+  }
+  if (undelivered > 0) {
+    outcomes_->AddUndelivered(undelivered);
+    LogError(absl::StrCat("[INGEST][ERR] ", Av(why), ": ", undelivered, " records undelivered"));
   }
 }
 
 void HttpSender::Run() {
+  last_success_ = Clock::now();
   while (true) {
     const auto now = Clock::now();
     if (shutdown_->stop_now()) {
@@ -245,26 +411,43 @@ void HttpSender::Run() {
       Abandon("drain deadline passed");
       break;
     }
-    // Retries whose time has come go first, then split halves, then new work.
-    while (!waiting_.empty() && waiting_.begin()->first <= now &&
-           static_cast<int>(active_.size()) < options_.max_in_flight) {
+    const auto slots = static_cast<size_t>(options_.max_in_flight);
+    // Retries whose time has come go first, then split halves, then the
+    // spool (oldest first) while the API answers, then new work.
+    while (!waiting_.empty() && waiting_.begin()->first <= now && active_.size() < slots) {
       auto node = waiting_.extract(waiting_.begin());
       StartRequest(std::move(node.mapped()));
     }
-    while (!ready_.empty() && static_cast<int>(active_.size()) < options_.max_in_flight) {
+    while (!ready_.empty() && active_.size() < slots) {
       StartRequest(std::move(ready_.front()));
       ready_.pop_front();
     }
-    while (!input_closed_ && static_cast<int>(Holding()) < options_.max_in_flight) {
-      std::unique_ptr<Batch> b;
-      if (!in_->TryPop(b)) break;
-      if (!b) {
-        input_closed_ = true;
-        break;
-      }
+    const bool outage = InOutage(now);
+    while (!outage && Holding() < slots && SpoolHasWork()) {
+      auto b = NextFromSpool();
+      if (!b) break;
       StartRequest(std::move(b));
     }
-    if (input_closed_ && Holding() == 0) break;
+    while (!input_closed_ && Holding() < slots) {
+      if (!blocked_) {
+        if (!in_->TryPop(blocked_)) break;
+        if (!blocked_) {
+          input_closed_ = true;
+          break;
+        }
+      }
+      if (outage) {
+        // The API has been down for a while: new batches wait on disk.
+        if (Evict(blocked_, "API failing for longer than --retry-max-duration")) continue;
+        break;  // spool full: backpressure
+      }
+      if (!Admit(blocked_)) break;  // durable, spool full: backpressure
+      StartRequest(std::move(blocked_));
+    }
+    if (input_closed_ && Holding() == 0 && !blocked_ && !SpoolHasWork()) {
+      Abandon("finished");  // accounts for batches this run left in the spool
+      break;
+    }
 
     int running = 0;
     curl_multi_perform(multi_, &running);
@@ -280,6 +463,7 @@ void HttpSender::Run() {
     // Sleep in curl until a socket is ready, a batch is queued (Wake), the
     // next retry is due, or the drain deadline comes.
     auto wait = std::chrono::milliseconds(1000);
+    if (blocked_ || outage) wait = std::chrono::milliseconds(100);  // spool space may free up
     if (!waiting_.empty()) {
       wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
                                 waiting_.begin()->first - Clock::now()) +
@@ -294,6 +478,40 @@ void HttpSender::Run() {
     if (wait.count() < 0) wait = std::chrono::milliseconds(0);
     curl_multi_poll(multi_, nullptr, 0, static_cast<int>(wait.count()), nullptr);
   }
+}
+
+namespace {
+size_t Discard(char*, size_t size, size_t nmemb, void*) { return size * nmemb; }
+}  // namespace
+
+absl::Status CheckApiHealth(const std::string& api, const std::string& key,
+                            absl::Duration timeout) {
+  CURL* easy = curl_easy_init();
+  const std::string auth = "Authorization: Bearer " + key;
+  curl_slist* headers = curl_slist_append(nullptr, auth.c_str());
+  const std::string url = api + "/v1/health";
+  curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, Discard);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(timeout)));
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  const CURLcode rc = curl_easy_perform(easy);
+  long status = 0;
+  if (rc == CURLE_OK) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(easy);
+  if (rc != CURLE_OK) {
+    return absl::UnavailableError(absl::StrCat(url, ": ", curl_easy_strerror(rc)));
+  }
+  if (status == 401 || status == 403) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("the API refused the key (HTTP ", status, " from ", url,
+                     "); check KEY / --key-file"));
+  }
+  if (status < 200 || status >= 300) {
+    return absl::UnavailableError(absl::StrCat(url, " answered HTTP ", status));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace nf2

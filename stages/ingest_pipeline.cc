@@ -144,8 +144,11 @@ absl::Status IngestPipeline::Run() {
     pipeline::WorkerGroup parse("parser", parsers, [this](int i) { ParseWorker(i); },
                                 [this, mappers] { q_records_->Close(mappers); });
 
-    LineSource source(options_.source, q_lines_.get(), outcomes_, shutdown_);
-    absl::Status st = source.Run();
+    absl::Status st;
+    if (!options_.replay_only) {
+      LineSource source(options_.source, q_lines_.get(), outcomes_, shutdown_);
+      st = source.Run();
+    }
     q_lines_->Close(parsers);
     parse.Join();
     map.Join();

@@ -37,6 +37,8 @@ struct PipelineOptions {
   GzipImpl gzip_impl = GzipImpl::kLibdeflate;
   int gzip_level = 1;
   SenderOptions sender;
+  // Read no input: only replay the spool (`sender.spool`), e.g. --replay.
+  bool replay_only = false;
 };
 
 struct PipelineStats {

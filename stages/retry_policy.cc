@@ -2,18 +2,46 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "stages/absl_compat.h"
 
 namespace nf2 {
 
-Disposition ClassifyAnswer(long http_status) {
+absl::StatusOr<RetryOn> RetryOn::Parse(std::string_view list) {
+  RetryOn r;
+  r.statuses.clear();
+  r.server_errors = false;
+  r.network = false;
+  for (absl::string_view token : absl::StrSplit(Av(list), ',', absl::SkipWhitespace())) {
+    token = absl::StripAsciiWhitespace(token);
+    long code;
+    if (token == "5xx") {
+      r.server_errors = true;
+    } else if (token == "network") {
+      r.network = true;
+    } else if (absl::SimpleAtoi(token, &code) && code >= 100 && code <= 599) {
+      r.statuses.insert(code);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "'", token, "' is not an HTTP status, 5xx or network"));
+    }
+  }
+  return r;
+}
+
+Disposition ClassifyAnswer(long http_status, const RetryOn& retry_on) {
   if (http_status >= 200 && http_status < 300) return Disposition::kDelivered;
   if (http_status == 413) return Disposition::kSplit;
   if (http_status == 401 || http_status == 403) return Disposition::kAuthRetry;
-  if (http_status == 0 || http_status == 408 || http_status == 429) return Disposition::kRetry;
-  if (http_status >= 500 && http_status != 501) return Disposition::kRetry;
+  if (http_status == 0) return retry_on.network ? Disposition::kRetry : Disposition::kReject;
+  if (retry_on.statuses.count(http_status)) return Disposition::kRetry;
+  if (retry_on.server_errors && http_status >= 500 && http_status <= 599 && http_status != 501) {
+    return Disposition::kRetry;
+  }
   return Disposition::kReject;
 }
 

@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <optional>
 #include <random>
+#include <set>
 #include <string_view>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
 namespace nf2 {
@@ -21,8 +23,21 @@ enum class Disposition {
   kReject,     // any other answer: the payload is wrong, do not retry
 };
 
+// Which failures are retried (--retry-on): "408,429,5xx,network" by default,
+// where 5xx means 500..599 except 501 (which says the server will never
+// handle the request); list 501 to retry it too.
+struct RetryOn {
+  std::set<long> statuses = {408, 429};
+  bool server_errors = true;  // 5xx but 501
+  bool network = true;        // no answer: refused, reset, timed out
+
+  // Parses a comma-separated list of status codes, "5xx" and "network".
+  static absl::StatusOr<RetryOn> Parse(std::string_view list);
+};
+
 // `http_status` is 0 when no answer was received (network error, timeout).
-Disposition ClassifyAnswer(long http_status);
+// 2xx, 413 and 401/403 are decided by their own rules whatever `retry_on`.
+Disposition ClassifyAnswer(long http_status, const RetryOn& retry_on = RetryOn());
 
 // Parses a Retry-After value: delta-seconds or an HTTP-date. Returns the
 // wait from `now`, never negative; nullopt when the value is unusable.

@@ -128,6 +128,8 @@ class BatchStore {
   absl::Status Scan();
   // Renames `name` to `name`.corrupt and logs why.
   void MoveAside(const std::string& name, std::string_view why);
+  // Drops `id` from the listing and the byte count (the file is gone).
+  void Forget(uint64_t id);
 
   const std::string dir_;
   const uint64_t max_bytes_;
@@ -135,9 +137,13 @@ class BatchStore {
   const int lock_fd_;  // holds the flock for the store's lifetime
 
   mutable std::mutex mu_;
-  std::map<uint64_t, uint64_t> files_;  // store id -> file size; guarded by mu_
-  uint64_t bytes_ = 0;     // sum of files_ plus sizes reserved by Puts in progress; by mu_
-  uint64_t next_seq_ = 1;  // guarded by mu_
+  // All guarded by mu_.
+  std::map<uint64_t, uint64_t> files_;  // store id -> file size
+  uint64_t bytes_ = 0;                  // sum of the sizes in files_
+  // Bytes of Puts in progress: counted against max_bytes before the file
+  // exists, so concurrent Puts cannot together overshoot the limit.
+  uint64_t reserved_ = 0;
+  uint64_t next_seq_ = 1;
 };
 
 }  // namespace nf2

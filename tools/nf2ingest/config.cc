@@ -54,6 +54,20 @@ const std::vector<Setting>& Settings() {
       {"retry-max", "RETRY_MAX", "30", "largest retry backoff, seconds"},
       {"drain-timeout", "DRAIN_TIMEOUT", "30",
        "seconds after input ends (EOF or signal) to finish sending; then the rest is undelivered"},
+      {"retry-on", "RETRY_ON", "408,429,5xx,network",
+       "failures to retry: HTTP statuses, 5xx (all but 501) and network"},
+      {"spool-dir", "SPOOL_DIR", "",
+       "directory for batches that cannot be delivered yet (replayed when the API answers)"},
+      {"spool-max-bytes", "SPOOL_MAX_BYTES", "1073741824",
+       "spool size cap; a full spool holds the input back, it never deletes"},
+      {"durable", "DURABLE", "false",
+       "write every batch to the spool before sending it (needs --spool-dir)"},
+      {"retry-max-duration", "RETRY_MAX_DURATION", "60",
+       "with a spool: after this many seconds without a success, new batches go to disk"},
+      {"dead-letter-dir", "DEAD_LETTER_DIR", "",
+       "directory for batches the API rejects for good, with its answer"},
+      {"replay", "REPLAY", "",
+       "re-send the batches of a dead-letter or spool directory, then exit (no input is read)"},
       {"parser-threads", "PARSER_THREADS", DefaultThreads(), "JSON parser threads"},
       {"mapper-threads", "MAPPER_THREADS", DefaultThreads(), "flows.v1 mapper threads"},
       {"assembler-threads", "ASSEMBLER_THREADS", DefaultThreads(),
@@ -233,6 +247,7 @@ absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const Ge
       // print the secret it carries.
       return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see --help)"));
     }
+    if (!value && std::string_view(setting->flag) == "durable") value = "true";
     if (!value) {
       if (i + 1 >= args.size()) {
         return absl::InvalidArgumentError(absl::StrCat("flag --", name, " needs a value"));
@@ -333,6 +348,34 @@ absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const Ge
   if (chunk_bytes < 4096) return Bad(r.Find("chunk-bytes"), r.Str("chunk-bytes"), "must be at least 4096");
   p.source.chunk_bytes = static_cast<size_t>(chunk_bytes);
   p.source.max_line_bytes = static_cast<size_t>(std::max(max_line, chunk_bytes));
+
+  auto retry_on = RetryOn::Parse(r.Str("retry-on"));
+  if (!retry_on.ok()) return Bad(r.Find("retry-on"), r.Str("retry-on"), retry_on.status().message());
+  p.sender.retry_on = *retry_on;
+  cfg.spool_dir = r.Str("spool-dir");
+  cfg.dead_letter_dir = r.Str("dead-letter-dir");
+  cfg.replay_dir = r.Str("replay");
+  ASSIGN_OR_RETURN(spool_max, r.PositiveInt("spool-max-bytes"));
+  cfg.spool_max_bytes = static_cast<uint64_t>(spool_max);
+  const std::string durable = absl::AsciiStrToLower(r.Str("durable"));
+  if (durable == "true" || durable == "1" || durable == "yes") {
+    p.sender.durable = true;
+  } else if (durable != "false" && durable != "0" && durable != "no" && !durable.empty()) {
+    return Bad(r.Find("durable"), r.Str("durable"), "not true or false");
+  }
+  if (p.sender.durable && cfg.spool_dir.empty()) {
+    return Bad(r.Find("durable"), r.Str("durable"), "needs --spool-dir / SPOOL_DIR");
+  }
+  ASSIGN_OR_RETURN(retry_max_duration, r.Seconds("retry-max-duration", false));
+  p.sender.retry_max_duration = retry_max_duration;
+  if (!cfg.replay_dir.empty()) {
+    if (inputs.size() != 1 || inputs[0] != "-") {
+      return Bad(r.Find("replay"), r.Str("replay"), "reads no input: do not name input files");
+    }
+    inputs.clear();
+    p.replay_only = true;
+    p.sender.replay_only = true;
+  }
 
   for (const std::string& in : inputs) {
     if (in != "-" && access(in.c_str(), R_OK) != 0) {

@@ -19,6 +19,10 @@ struct Config {
   PipelineOptions pipeline;
   LogLevel log_level = LogLevel::kInfo;
   absl::Duration drain_timeout = absl::Seconds(30);
+  std::string spool_dir;        // empty: no spool
+  uint64_t spool_max_bytes = 0;
+  std::string dead_letter_dir;  // empty: rejected batches are only logged
+  std::string replay_dir;       // --replay: send this store and exit
   bool help = false;
   std::vector<std::string> warnings;  // to log once logging is set up
 };

@@ -15,6 +15,7 @@
 #include "pipeline/shutdown.h"
 #include "stages/ingest_pipeline.h"
 #include "stages/log.h"
+#include "stages/spool.h"
 #include "tools/nf2ingest/config.h"
 
 namespace {
@@ -23,6 +24,7 @@ constexpr int kExitOk = 0;
 constexpr int kExitInputError = 1;
 constexpr int kExitBadConfig = 2;
 constexpr int kExitNotDelivered = 3;
+constexpr int kExitKeyRefused = 4;
 
 // Signals are taken by one thread with sigwait, so no handler runs inside a
 // worker: the first SIGINT/SIGTERM drains, the second stops at once. SIGUSR1
@@ -110,6 +112,49 @@ int main(int argc, char** argv) {
       " max_in_flight=", p.sender.max_in_flight, " threads=", p.parser_threads, "/",
       p.mapper_threads, "/", p.assembler_threads, " inputs=", absl::StrJoin(p.source.inputs, ",")));
 
+  // Stores first: a directory we cannot use is a configuration error.
+  std::unique_ptr<nf2::BatchStore> spool, dead_letters;
+  const std::string spool_dir = cfg.replay_dir.empty() ? cfg.spool_dir : cfg.replay_dir;
+  if (!spool_dir.empty()) {
+    auto store = nf2::BatchStore::Open(spool_dir, cfg.replay_dir.empty() ? cfg.spool_max_bytes : 0);
+    if (!store.ok()) {
+      std::fprintf(stderr, "nf2ingest: invalid setting %s='%s': %s\n",
+                   cfg.replay_dir.empty() ? "--spool-dir / SPOOL_DIR" : "--replay / REPLAY",
+                   spool_dir.c_str(), std::string(store.status().message()).c_str());
+      return kExitBadConfig;
+    }
+    spool = std::move(*store);
+    p.sender.spool = spool.get();
+    if (spool->count() > 0) {
+      nf2::LogInfo(absl::StrCat("[SPOOL] ", spool->count(), " batches (", spool->bytes(),
+                                " bytes) in ", spool_dir, " will be sent first"));
+    }
+  }
+  if (!cfg.dead_letter_dir.empty()) {
+    auto store = nf2::BatchStore::Open(cfg.dead_letter_dir, 0);
+    if (!store.ok()) {
+      std::fprintf(stderr, "nf2ingest: invalid setting --dead-letter-dir / DEAD_LETTER_DIR='%s': %s\n",
+                   cfg.dead_letter_dir.c_str(), std::string(store.status().message()).c_str());
+      return kExitBadConfig;
+    }
+    dead_letters = std::move(*store);
+    p.sender.dead_letters = dead_letters.get();
+  }
+
+  // One look at the API before reading anything: a refused key ends the run
+  // now rather than after the input has been consumed.
+  if (absl::Status health = nf2::CheckApiHealth(cfg.api, p.sender.key, p.sender.connect_timeout +
+                                                                           p.sender.timeout / 6);
+      !health.ok()) {
+    if (absl::IsPermissionDenied(health)) {
+      nf2::LogError(std::string(health.message()));
+      curl_global_cleanup();
+      return kExitKeyRefused;
+    }
+    nf2::LogWarn(absl::StrCat("API health check failed (carrying on; it may come up later): ",
+                              health.message()));
+  }
+
   nf2::pipeline::Outcomes outcomes;
   nf2::pipeline::Shutdown shutdown(absl::ToChronoNanoseconds(cfg.drain_timeout));
   absl::Status run_status;
@@ -128,7 +173,14 @@ int main(int argc, char** argv) {
   }
   nf2::LogInfo(absl::StrCat("[STATS] requests=", stats.sender.requests, " by_status={", requests,
                             "} retries=", stats.sender.retries, " splits=", stats.sender.splits,
+                            " dead_lettered_batches=", stats.sender.dead_lettered,
                             " unknown_proto=", stats.parse.unknown_proto));
+  if (spool) {
+    nf2::LogAlways(absl::StrCat("[REPLAY] records from earlier runs: delivered=",
+                                stats.sender.replayed_delivered,
+                                " rejected=", stats.sender.replayed_rejected,
+                                " still_in_spool_batches=", spool->count()));
+  }
   const nf2::pipeline::OutcomeSnapshot s = outcomes.Snapshot();
   nf2::LogAlways("[SUMMARY] " + s.ToString());
   if (!s.Balanced()) {
@@ -137,6 +189,7 @@ int main(int argc, char** argv) {
     return kExitNotDelivered;
   }
   if (s.rejected + s.spooled + s.undelivered > 0) return kExitNotDelivered;
+  if (!cfg.replay_dir.empty() && spool->count() > 0) return kExitNotDelivered;  // not all re-sent
   if (!run_status.ok()) {
     nf2::LogError(std::string(run_status.message()));
     return kExitInputError;
