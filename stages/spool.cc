@@ -124,7 +124,7 @@ uint64_t EncodedSize(const Batch& batch, std::string_view note) {
 // larger (never allocated), NotFound when it is gone, other codes for I/O.
 absl::StatusOr<std::string> ReadBatchFile(int dir_fd, const std::string& name,
                                           const std::string& path) {
-  int fd = openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int fd = openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return ErrnoStatus(errno, "cannot open", path);
   struct stat st;
   if (fstat(fd, &st) != 0) {
@@ -389,11 +389,12 @@ std::string BatchStore::PathOf(uint64_t id) const { return absl::StrCat(dir_, "/
 absl::StatusOr<uint64_t> BatchStore::Put(const Batch& batch, std::string_view note) {
   if (absl::Status st = ValidateBatch(batch); !st.ok()) return st;
   const uint64_t size = EncodedSize(batch, note);
-  if (size > kMaxBatchFileBytes || (max_bytes_ != 0 && size > max_bytes_)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "batch ", batch.id, " needs ", size, " bytes on disk, more than ",
-        std::min(kMaxBatchFileBytes, max_bytes_ == 0 ? kMaxBatchFileBytes : max_bytes_),
-        " allowed for one file in ", dir_));
+  const uint64_t file_cap =
+      max_bytes_ == 0 ? kMaxBatchFileBytes : std::min(max_bytes_, kMaxBatchFileBytes);
+  if (size > file_cap) {
+    return absl::InvalidArgumentError(absl::StrCat("batch ", batch.id, " needs ", size,
+                                                   " bytes on disk, more than the ", file_cap,
+                                                   " allowed for one file in ", dir_));
   }
   uint64_t seq;
   {
@@ -463,6 +464,8 @@ absl::StatusOr<StoredBatch> BatchStore::Read(uint64_t id) {
   const absl::Status& st = decoded.status();
   if (absl::IsNotFound(st)) {
     // Deleted behind our back (or by a concurrent Remove): stop listing it.
+    // Say so, since outside the store that is data lost.
+    LogWarn(absl::StrCat("batch file ", path, " vanished: ", st.message()));
     Forget(id);
     return st;
   }

@@ -54,12 +54,14 @@ inline constexpr uint64_t kMaxBatchFileBytes = uint64_t{256} << 20;
 inline constexpr size_t kMaxNoteBytes = 64 << 10;
 
 struct StoredBatch {
-  Batch batch;       // id, body, record_ends, gzipped, gzip_body; attempts = 0
+  Batch batch;       // id, body, record_ends, gzipped, gzip_body; the sender's
+                     // bookkeeping fields (attempts, store_id, ...) are defaults
   std::string note;  // as given to Put (truncated to kMaxNoteBytes)
 };
 
 // Serialises `batch` (and `note`, truncated to kMaxNoteBytes) in the format
-// above. Pure; `attempts` is not stored.
+// above. Pure; the sender's bookkeeping fields are not stored. Put checks
+// what the format cannot hold (record_ends order, sizes) before calling it.
 std::string EncodeBatchFile(const Batch& batch, std::string_view note);
 
 // Parses and validates a whole batch file: magic, lengths against the size
@@ -90,7 +92,8 @@ class BatchStore {
   BatchStore& operator=(const BatchStore&) = delete;
 
   // Writes `batch` durably (temp file, fsync, rename, fsync of the directory)
-  // and returns its store id. Errors:
+  // and returns its store id (never 0, so 0 can mean "not on disk").
+  // Errors:
   //   ResourceExhausted  the store would exceed max_bytes (or the disk is
   //                      full): nothing was written or deleted; try again
   //                      after a Remove (backpressure).

@@ -22,52 +22,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::vector<std::string> Sorted(std::vector<std::string> v) {
-  std::sort(v.begin(), v.end());
-  return v;
-}
-
-// Environment for nf2ingest pointed at `sink`, with quick retries.
-std::map<std::string, std::string> EnvFor(const Sink& sink) {
-  return {{"API", sink.url()}, {"KEY", "TEST_KEY"}, {"RETRY_INITIAL", "0.05"},
-          {"RETRY_MAX", "0.5"}, {"LOG_LEVEL", "INFO"}};
-}
-
-void ExpectBalanced(const RunResult& r) {
-  const auto& s = r.summary;
-  ASSERT_FALSE(s.empty()) << "no [SUMMARY] line in:\n" << r.stderr_text;
-  EXPECT_EQ(s.at("lines"), s.at("delivered") + s.at("filtered") + s.at("invalid") +
-                               s.at("rejected") + s.at("spooled") + s.at("undelivered"))
-      << r.stderr_text;
-}
-
-// Runs flowgen, returning the path of the lines and of the expected records.
-struct Corpus {
-  std::string lines;
-  std::string expected;
-  std::string stats;  // flowgen's "flowgen: lines=N valid=N ..." line
-};
-
-Corpus MakeCorpus(const std::string& dir, const std::string& name, std::vector<std::string> args) {
-  Corpus c{dir + "/" + name + ".jsonl", dir + "/" + name + ".expected.jsonl", ""};
-  SpawnOptions opts;
-  opts.argv = {BinPath("flowgen"), "--out", c.lines, "--expected", c.expected};
-  for (auto& a : args) opts.argv.push_back(a);
-  opts.stdout_path = dir + "/" + name + ".flowgen.stdout";
-  opts.stderr_path = dir + "/" + name + ".flowgen.stderr";
-  Process p(opts);
-  EXPECT_EQ(p.Wait(seconds(60)), 0);
-  c.stats = ReadFile(opts.stderr_path);
-  return c;
-}
-
-uint64_t FlowgenCount(const std::string& stats, const std::string& key) {
-  size_t at = stats.find(" " + key + "=");
-  if (at == std::string::npos) at = stats.find(key + "=");
-  EXPECT_NE(at, std::string::npos) << stats;
-  return std::stoull(stats.substr(stats.find('=', at) + 1));
-}
-
 TEST(EndToEnd, FixturesArriveExactlyAsTheContractSays) {
   Sink sink;
   RunResult r = RunNf2ingest({SharedPath("fixtures/goflow2/sample.jsonl")}, EnvFor(sink));

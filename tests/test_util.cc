@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -238,6 +239,44 @@ RunResult RunNf2ingest(const std::vector<std::string>& args,
   result.stderr_text = ReadFile(opts.stderr_path);
   result.summary = ParseSummary(result.stderr_text);
   return result;
+}
+
+Corpus MakeCorpus(const std::string& dir, const std::string& name, std::vector<std::string> args) {
+  Corpus c{dir + "/" + name + ".jsonl", dir + "/" + name + ".expected.jsonl", ""};
+  SpawnOptions opts;
+  opts.argv = {BinPath("flowgen"), "--out", c.lines, "--expected", c.expected};
+  for (auto& a : args) opts.argv.push_back(a);
+  opts.stdout_path = dir + "/" + name + ".flowgen.stdout";
+  opts.stderr_path = dir + "/" + name + ".flowgen.stderr";
+  Process p(opts);
+  EXPECT_EQ(p.Wait(std::chrono::seconds(60)), 0);
+  c.stats = ReadFile(opts.stderr_path);
+  return c;
+}
+
+uint64_t FlowgenCount(const std::string& stats, const std::string& key) {
+  size_t at = stats.find(" " + key + "=");
+  EXPECT_NE(at, std::string::npos) << stats;
+  if (at == std::string::npos) return 0;
+  return std::stoull(stats.substr(stats.find('=', at) + 1));
+}
+
+std::vector<std::string> Sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+std::map<std::string, std::string> EnvFor(const Sink& sink) {
+  return {{"API", sink.url()}, {"KEY", "TEST_KEY"}, {"RETRY_INITIAL", "0.05"},
+          {"RETRY_MAX", "0.5"}, {"LOG_LEVEL", "INFO"}};
+}
+
+void ExpectBalanced(const RunResult& r) {
+  const auto& s = r.summary;
+  ASSERT_FALSE(s.empty()) << "no [SUMMARY] line in:\n" << r.stderr_text;
+  EXPECT_EQ(s.at("lines"), s.at("delivered") + s.at("filtered") + s.at("invalid") +
+                               s.at("rejected") + s.at("spooled") + s.at("undelivered"))
+      << r.stderr_text;
 }
 
 namespace {

@@ -86,6 +86,25 @@ RunResult RunNf2ingest(const std::vector<std::string>& args,
 // Parses "[SUMMARY] lines=N delivered=N ..." from a log text.
 std::map<std::string, uint64_t> ParseSummary(const std::string& log);
 
+// A flowgen corpus: the lines, the records they must become, and flowgen's
+// "flowgen: lines=N valid=N filtered=N invalid=N" line.
+struct Corpus {
+  std::string lines;
+  std::string expected;
+  std::string stats;
+};
+Corpus MakeCorpus(const std::string& dir, const std::string& name, std::vector<std::string> args);
+// A count from flowgen's stats line, e.g. FlowgenCount(c.stats, "valid").
+uint64_t FlowgenCount(const std::string& stats, const std::string& key);
+
+std::vector<std::string> Sorted(std::vector<std::string> v);
+
+// Environment for nf2ingest pointed at `sink`, with quick retries.
+std::map<std::string, std::string> EnvFor(const Sink& sink);
+
+// Checks that the [SUMMARY] outcomes add up to the lines read.
+void ExpectBalanced(const RunResult& r);
+
 // HTTP GET with a Bearer key; returns status and body.
 std::pair<long, std::string> HttpGet(const std::string& url, const std::string& key);
 
