@@ -7,7 +7,7 @@ packages=(
   libcurl4-openssl-dev zlib1g-dev libdeflate-dev rapidjson-dev libsimdjson-dev
   libabsl-dev libconcurrentqueue-dev libreaderwriterqueue-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-requests
+  python3 python3-requests nginx-light
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -83,6 +83,11 @@ SenderStats HttpSender::stats() const {
 }
 
 void HttpSender::StartRequest(std::unique_ptr<Batch> batch) {
+  if (options_.discard_transport) {
+    ++batch->attempts;
+    Resolve(std::move(batch), 202, "\n");
+    return;
+  }
   CURL* easy;
   if (!idle_handles_.empty()) {
     easy = idle_handles_.back();
@@ -145,11 +150,15 @@ bool HttpSender::InOutage(Clock::time_point now) const {
 }
 
 bool HttpSender::Evict(std::unique_ptr<Batch>& batch, std::string_view why) {
+  if (batch->unspoolable) return false;
   if (batch->store_id == 0) {
     auto id = options_.spool->Put(*batch);
     if (!id.ok()) {
       if (!absl::IsResourceExhausted(id.status())) {
-        LogError(absl::StrCat("[SPOOL] cannot write batch ", batch->id, ": ",
+        // Waiting cannot help (too large, or I/O trouble): keep it in
+        // memory, retrying, and say so once.
+        batch->unspoolable = true;
+        LogError(absl::StrCat("[SPOOL] cannot write batch ", batch->id, " (kept in memory): ",
                               id.status().message()));
       }
       return false;  // keep it in memory: backpressure

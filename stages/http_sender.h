@@ -57,6 +57,9 @@ struct SenderOptions {
   // Replaying a dead-letter or spool directory (`spool`): rejected batches
   // stay where they are instead of moving to the dead-letter store.
   bool replay_only = false;
+  // Benchmarks only: every batch counts as delivered without any I/O, so the
+  // rest of the pipeline can be measured alone.
+  bool discard_transport = false;
 };
 
 struct SenderStats {

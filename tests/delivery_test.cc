@@ -6,6 +6,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -370,6 +373,80 @@ TEST(Memory, AStalledApiHoldsTheInputInBoundedMemoryAndSigtermEndsInTime) {
   ExpectBalanced(r);
   EXPECT_GT(r.summary["undelivered"], 0u);
   EXPECT_EQ(r.summary["delivered"], 0u);
+}
+
+}  // namespace
+}  // namespace nf2::testing
+
+namespace nf2::testing {
+namespace {
+
+// A port that was free a moment ago (nginx cannot report a port it picked).
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool Connects(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+TEST(Proxy, BehindNginxWithASmallBodyLimitBatchesAreSplitUntilTheyPass) {
+  const std::string nginx = "/usr/sbin/nginx";
+  ASSERT_EQ(access(nginx.c_str(), X_OK), 0) << "nginx is missing: run scripts/install-deps.sh";
+  const std::string dir = TempDir();
+  Corpus c = MakeCorpus(dir, "c", {"--count", "20000", "--seed", "18"});
+  Sink sink;
+  const int port = FreePort();
+  WriteFile(dir + "/nginx.conf",
+            "user root;\nworker_processes 1;\npid " + dir + "/nginx.pid;\nerror_log " + dir +
+                "/error.log;\nevents {}\nhttp {\n  access_log off;\n  client_body_temp_path " +
+                dir + "/body;\n  proxy_temp_path " + dir + "/proxy;\n  fastcgi_temp_path " + dir +
+                "/fcgi;\n  uwsgi_temp_path " + dir + "/uwsgi;\n  scgi_temp_path " + dir +
+                "/scgi;\n  server {\n    listen 127.0.0.1:" + std::to_string(port) +
+                ";\n    client_max_body_size 64k;\n    location / {\n      proxy_pass " +
+                sink.url() +
+                ";\n      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n"
+                "    }\n  }\n}\n");
+  SpawnOptions opts;
+  opts.argv = {nginx, "-p", dir, "-c", dir + "/nginx.conf", "-g", "daemon off;"};
+  opts.stdout_path = dir + "/nginx.stdout";
+  opts.stderr_path = dir + "/nginx.stderr";
+  Process proxy(opts);
+  const auto start = std::chrono::steady_clock::now();
+  while (!Connects(port) && std::chrono::steady_clock::now() - start < seconds(10)) {
+    ASSERT_FALSE(proxy.Wait(std::chrono::milliseconds(20)).has_value())
+        << "nginx exited: " << ReadFile(dir + "/nginx.stderr") << ReadFile(dir + "/error.log");
+  }
+  ASSERT_TRUE(Connects(port));
+
+  auto env = EnvFor(sink);
+  env["API"] = "http://127.0.0.1:" + std::to_string(port);
+  env["BATCH_SIZE"] = "5000";  // ~1 MB of JSON, ~150 KB gzipped: over nginx's 64 KB
+  RunResult r = RunNf2ingest({c.lines}, env);
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_text.substr(0, 3000);
+  ExpectBalanced(r);
+  EXPECT_EQ(r.summary["delivered"], 20000u);
+  EXPECT_NE(r.stderr_text.find("HTTP 413"), std::string::npos);
+  EXPECT_NE(r.stderr_text.find("413 Request Entity Too Large"), std::string::npos)
+      << "expected nginx's HTML answer in the log";
+  ExpectExactlyOnce(sink, c);
+  proxy.Signal(SIGQUIT);
+  proxy.Wait(seconds(10));
 }
 
 }  // namespace
