@@ -53,7 +53,7 @@ const std::vector<Setting>& Settings() {
       {"retry-initial", "RETRY_INITIAL", "0.5", "first retry backoff cap, seconds (doubles per retry)"},
       {"retry-max", "RETRY_MAX", "30", "largest retry backoff, seconds"},
       {"drain-timeout", "DRAIN_TIMEOUT", "30",
-       "seconds after input ends (EOF or signal) to finish sending; then the rest is undelivered"},
+       "seconds after input ends (EOF or signal) to finish sending; then the rest is spooled or undelivered"},
       {"retry-on", "RETRY_ON", "408,429,5xx,network",
        "failures to retry: HTTP statuses, 5xx (all but 501) and network"},
       {"spool-dir", "SPOOL_DIR", "",
@@ -199,8 +199,9 @@ std::string HelpText() {
   }
   absl::StrAppend(&out, "  --", absl::StrFormat("%-22s", "help"), " ", absl::StrFormat("%-22s", ""),
                   " show this text\n",
-                  "\nExit codes: 0 every mappable record delivered; 2 bad configuration; "
-                  "3 records rejected or undelivered; 1 an input could not be read.\n");
+                  "\nExit codes: 0 every mappable record delivered; 1 an input could not be read; "
+                  "2 bad configuration;\n3 records rejected, spooled or undelivered; "
+                  "4 the API refused the key.\n");
   return out;
 }
 
