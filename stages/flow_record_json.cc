@@ -47,11 +47,10 @@ size_t MaxFlowRecordJsonSize() {
 }
 
 void AppendFlowRecordJson(const FlowRecord& rec, std::string* out) {
-  // Fixed keys plus the widest values fit in 320 bytes; write in place.
-  const size_t old = out->size();
-  out->resize(old + 320);
-  char* const begin = out->data() + old;
-  char* p = begin;
+  // Fixed keys plus the widest values fit in 320 bytes: write on the stack,
+  // then append once (no zero-filling of the output's spare room).
+  char buf[320];
+  char* p = buf;
   p = Put(p, kTs);
   p = PutUint(p, rec.ts);
   p = Put(p, kSrcIp);
@@ -77,7 +76,7 @@ void AppendFlowRecordJson(const FlowRecord& rec, std::string* out) {
     p = PutUint(p, rec.egress_if);
   }
   *p++ = '}';
-  out->resize(old + static_cast<size_t>(p - begin));
+  out->append(buf, static_cast<size_t>(p - buf));
 }
 
 }  // namespace nf2

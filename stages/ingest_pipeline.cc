@@ -50,11 +50,11 @@ void IngestPipeline::ParseWorker(int) {
     LogWarn(msg);
   };
   while (auto chunk = q_lines_->Pop()) {
-    auto records = std::make_unique<RecordChunk>();
-    records->records.reserve(chunk->size / 512 + 16);
+    auto records = free_records_->Take();
+    records->records.clear();
     ParseCounts counts;
     ParseLineChunk(*parser, *chunk, records.get(), &counts, on_invalid);
-    chunk.reset();  // free the text before blocking on the next queue
+    free_lines_->Give(std::move(chunk));  // before blocking on the next queue
     outcomes_->AddLines(counts.lines);
     outcomes_->AddFiltered(counts.filtered);
     outcomes_->AddInvalid(counts.invalid);
@@ -69,9 +69,9 @@ void IngestPipeline::ParseWorker(int) {
 
 void IngestPipeline::MapWorker(int) {
   while (auto records = q_records_->Pop()) {
-    auto fragments = std::make_unique<FragmentChunk>();
+    auto fragments = free_fragments_->Take();
     MapRecordChunk(*records, fragments.get());
-    records.reset();
+    free_records_->Give(std::move(records));
     q_fragments_->Push(std::move(fragments));
   }
 }
@@ -113,12 +113,19 @@ void IngestPipeline::AssembleWorker(int) {
       encoder->Append(batch.get(), fragment);
       if (batch->records() >= options_.batch_size) seal();
     }
+    free_fragments_->Give(std::move(chunk));
   }
   seal();
 }
 
 absl::Status IngestPipeline::Run() {
   const size_t qc = std::max<size_t>(options_.queue_chunks, 1);
+  // As many spares as can be in flight between two stages, plus one per worker.
+  const size_t spares = qc + static_cast<size_t>(options_.parser_threads + options_.mapper_threads +
+                                                 options_.assembler_threads);
+  free_lines_ = std::make_unique<pipeline::Recycler<LineChunk>>(spares);
+  free_records_ = std::make_unique<pipeline::Recycler<RecordChunk>>(spares);
+  free_fragments_ = std::make_unique<pipeline::Recycler<FragmentChunk>>(spares);
   q_lines_ = std::make_unique<pipeline::BoundedQueue<LineChunk>>(qc);
   q_records_ = std::make_unique<pipeline::BoundedQueue<RecordChunk>>(qc);
   q_fragments_ = std::make_unique<pipeline::BoundedQueue<FragmentChunk>>(qc);
@@ -146,7 +153,7 @@ absl::Status IngestPipeline::Run() {
 
     absl::Status st;
     if (!options_.replay_only) {
-      LineSource source(options_.source, q_lines_.get(), outcomes_, shutdown_);
+      LineSource source(options_.source, q_lines_.get(), outcomes_, shutdown_, free_lines_.get());
       st = source.Run();
     }
     q_lines_->Close(parsers);

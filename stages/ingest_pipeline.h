@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "pipeline/outcomes.h"
+#include "pipeline/recycler.h"
 #include "pipeline/shutdown.h"
 #include "stages/batch.h"
 #include "stages/chunk_stages.h"
@@ -73,6 +74,10 @@ class IngestPipeline {
   std::unique_ptr<pipeline::BoundedQueue<RecordChunk>> q_records_;
   std::unique_ptr<pipeline::BoundedQueue<FragmentChunk>> q_fragments_;
   std::unique_ptr<pipeline::BoundedQueue<Batch>> q_batches_;
+  // Spent chunks go back to be refilled: no per-chunk allocation in steady state.
+  std::unique_ptr<pipeline::Recycler<LineChunk>> free_lines_;
+  std::unique_ptr<pipeline::Recycler<RecordChunk>> free_records_;
+  std::unique_ptr<pipeline::Recycler<FragmentChunk>> free_fragments_;
 
   std::atomic<uint64_t> parsed_lines_{0}, parsed_records_{0}, parsed_filtered_{0},
       parsed_invalid_{0}, unknown_proto_{0};

@@ -15,12 +15,19 @@
 namespace nf2 {
 
 LineSource::LineSource(LineSourceOptions options, pipeline::BoundedQueue<LineChunk>* out,
-                       pipeline::Outcomes* outcomes, pipeline::Shutdown* shutdown)
-    : options_(std::move(options)), out_(out), outcomes_(outcomes), shutdown_(shutdown) {}
+                       pipeline::Outcomes* outcomes, pipeline::Shutdown* shutdown,
+                       pipeline::Recycler<LineChunk>* recycler)
+    : recycler_(recycler),
+      options_(std::move(options)),
+      out_(out),
+      outcomes_(outcomes),
+      shutdown_(shutdown) {}
 
 std::unique_ptr<LineChunk> LineSource::NewChunk(size_t capacity) const {
-  auto chunk = std::make_unique<LineChunk>();
-  chunk->data.resize(capacity + kLinePadding);
+  auto chunk = recycler_ ? recycler_->Take() : std::make_unique<LineChunk>();
+  chunk->size = 0;
+  // A recycled buffer keeps its size: growing it is the only zero-filling.
+  if (chunk->data.size() < capacity + kLinePadding) chunk->data.resize(capacity + kLinePadding);
   return chunk;
 }
 

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "pipeline/bounded_queue.h"
 #include "pipeline/outcomes.h"
+#include "pipeline/recycler.h"
 #include "pipeline/shutdown.h"
 #include "stages/chunks.h"
 
@@ -27,8 +28,10 @@ struct LineSourceOptions {
 
 class LineSource {
  public:
+  // `recycler` (optional) supplies reused chunks; the consumer gives them back.
   LineSource(LineSourceOptions options, pipeline::BoundedQueue<LineChunk>* out,
-             pipeline::Outcomes* outcomes, pipeline::Shutdown* shutdown);
+             pipeline::Outcomes* outcomes, pipeline::Shutdown* shutdown,
+             pipeline::Recycler<LineChunk>* recycler = nullptr);
 
   // Reads every input in turn until the end or a stop request. Does not close
   // the queue. An input that cannot be opened or read is reported in the
@@ -39,6 +42,7 @@ class LineSource {
   absl::Status ReadFd(int fd, const std::string& name);
   absl::Status ReadLoop(int fd, const std::string& name, bool regular);
   std::unique_ptr<LineChunk> NewChunk(size_t capacity) const;
+  pipeline::Recycler<LineChunk>* recycler_;
 
   LineSourceOptions options_;
   pipeline::BoundedQueue<LineChunk>* out_;
