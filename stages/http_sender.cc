@@ -61,6 +61,38 @@ HttpSender::HttpSender(SenderOptions options, BatchQueue* in, BatchEncoder* spli
       auth_header_("Authorization: Bearer " + options_.key) {
   curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(options_.max_in_flight));
   curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(options_.max_in_flight));
+  if (pipeline::MetricsRegistry* m = options_.metrics) {
+    request_us_ = m->GetHistogram(
+        "nf2ingest_request_duration_seconds", "Time from sending a POST to its answer.", {}, 1e-6,
+        {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
+    in_flight_ = m->GetGauge("nf2ingest_in_flight_requests", "POST requests awaiting an answer.");
+    held_ = m->GetGauge("nf2ingest_sender_batches_held",
+                        "Batches the sender holds: in flight, waiting to retry or ready.");
+    last_success_gauge_ = m->GetGauge("nf2ingest_last_success_timestamp_seconds",
+                                "Unix time of the last 2xx answer (0 = none yet).");
+    splits_ = m->GetCounter("nf2ingest_batch_splits_total", "Batches split in two after a 413.");
+  }
+}
+
+void HttpSender::CountRequest(long status, Clock::duration took) {
+  if (!options_.metrics) return;
+  in_flight_->Set(static_cast<double>(active_.size()));
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
+  request_us_->Record(static_cast<uint64_t>(std::max<int64_t>(us, 0)));
+  // A lookup per request (not per record): the set of codes is open-ended.
+  options_.metrics
+      ->GetCounter("nf2ingest_requests_total", "POST requests by HTTP status (none = no answer).",
+                   {{"code", status == 0 ? "none" : absl::StrCat(status)}})
+      ->Add();
+}
+
+void HttpSender::CountRetry(long status, bool auth) {
+  if (!options_.metrics) return;
+  const std::string reason = status == 0 ? "network" : auth ? "auth" : absl::StrCat("http_", status);
+  options_.metrics
+      ->GetCounter("nf2ingest_retries_total", "Requests scheduled again, by the failure's kind.",
+                   {{"reason", reason}})
+      ->Add();
 }
 
 HttpSender::~HttpSender() {
@@ -129,6 +161,7 @@ void HttpSender::StartRequest(std::unique_ptr<Batch> batch) {
   curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
   curl_multi_add_handle(multi_, easy);
   active_.emplace(easy, std::move(req));
+  if (in_flight_) in_flight_->Set(static_cast<double>(active_.size()));
 }
 
 void HttpSender::ScheduleRetry(std::unique_ptr<Batch> batch, absl::Duration delay) {
@@ -233,6 +266,7 @@ void HttpSender::Finish(CURL* easy, CURLcode result) {
     ++stats_.requests;
     ++stats_.by_status[status];
   }
+  CountRequest(status, Clock::now() - req->started);
   if (status == 0) {
     req->answer = curl_easy_strerror(result);
   }
@@ -294,6 +328,9 @@ void HttpSender::Resolve(std::unique_ptr<Batch> batch, long status, const std::s
       } else {
         outcomes_->AddDelivered(n);
       }
+      if (last_success_gauge_) {
+        last_success_gauge_->Set(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
+      }
       LogInfo(absl::StrCat("[INGEST] sent ", n, " status=", status));
       return;
     case Disposition::kSplit: {
@@ -305,6 +342,7 @@ void HttpSender::Resolve(std::unique_ptr<Batch> batch, long status, const std::s
         std::lock_guard<std::mutex> lock(stats_mu_);
         ++stats_.splits;
       }
+      if (splits_) splits_->Add();
       LogWarn(absl::StrCat("[INGEST][ERR] HTTP 413 for ", what, ": ", Snippet(answer),
                            "; splitting in two"));
       std::vector<std::unique_ptr<Batch>> halves;
@@ -350,6 +388,7 @@ void HttpSender::Resolve(std::unique_ptr<Batch> batch, long status, const std::s
           Evict(batch, "API failing for longer than --retry-max-duration")) {
         return;
       }
+      CountRetry(status, d == Disposition::kAuthRetry);
       ScheduleRetry(std::move(batch), delay);
       return;
     }
@@ -458,6 +497,7 @@ void HttpSender::Run() {
       break;
     }
 
+    if (held_) held_->Set(static_cast<double>(Holding() + (blocked_ ? 1 : 0)));
     int running = 0;
     curl_multi_perform(multi_, &running);
     int left = 0;
@@ -487,6 +527,8 @@ void HttpSender::Run() {
     if (wait.count() < 0) wait = std::chrono::milliseconds(0);
     curl_multi_poll(multi_, nullptr, 0, static_cast<int>(wait.count()), nullptr);
   }
+  if (held_) held_->Set(0);  // everything has an outcome now
+  if (in_flight_) in_flight_->Set(0);
 }
 
 namespace {

@@ -27,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "pipeline/bounded_queue.h"
+#include "pipeline/metrics.h"
 #include "pipeline/outcomes.h"
 #include "pipeline/shutdown.h"
 #include "stages/batch.h"
@@ -60,6 +61,8 @@ struct SenderOptions {
   // Benchmarks only: every batch counts as delivered without any I/O, so the
   // rest of the pipeline can be measured alone.
   bool discard_transport = false;
+  // Where to record request metrics (not owned); null records none.
+  pipeline::MetricsRegistry* metrics = nullptr;
 };
 
 struct SenderStats {
@@ -111,6 +114,16 @@ class HttpSender {
   void Abandon(std::string_view why);
   void Forget(const Batch& batch);
   size_t Holding() const { return active_.size() + waiting_.size() + ready_.size(); }
+  // Metrics hooks: all no-ops without a registry. Per request, never per record.
+  void CountRequest(long status, Clock::duration took);
+  void CountRetry(long status, bool auth);
+
+  // Instruments resolved once (null without a registry).
+  pipeline::LogLinearHistogram* request_us_ = nullptr;
+  pipeline::Gauge* in_flight_ = nullptr;
+  pipeline::Gauge* held_ = nullptr;
+  pipeline::Gauge* last_success_gauge_ = nullptr;
+  pipeline::Counter* splits_ = nullptr;
 
   SenderOptions options_;
   BatchQueue* in_;

@@ -87,7 +87,14 @@ void IngestPipeline::AssembleWorker(int) {
   auto seal = [&] {
     if (!batch) return;
     encoder->Seal(std::move(batch), &sealed);
-    for (auto& b : sealed) q_batches_->Push(std::move(b));
+    for (auto& b : sealed) {
+      if (batch_records_) {
+        batch_records_->Record(b->records());
+        batch_raw_bytes_->Record(b->body.size());
+        batch_wire_bytes_->Record(b->wire_size());
+      }
+      q_batches_->Push(std::move(b));
+    }
     sealed.clear();
   };
 
@@ -134,6 +141,33 @@ absl::Status IngestPipeline::Run() {
   q_batches_ = std::make_unique<pipeline::BoundedQueue<Batch>>(
       static_cast<size_t>(options_.sender.max_in_flight) + options_.assembler_threads);
 
+  // Queue depths are sampled when scraped; the handles unregister them
+  // before the queues go away.
+  std::vector<pipeline::MetricsRegistry::CallbackHandle> depth_gauges;
+  if (pipeline::MetricsRegistry* m = options_.metrics) {
+    auto depth = [&](const char* queue, auto* q) {
+      depth_gauges.push_back(m->AddCallback(
+          "nf2ingest_queue_depth", "Items waiting in each bounded queue between stages.", "gauge",
+          {{"queue", queue}}, [q] { return static_cast<double>(q->Depth()); }));
+    };
+    depth("lines", q_lines_.get());
+    depth("records", q_records_.get());
+    depth("fragments", q_fragments_.get());
+    depth("batches", q_batches_.get());
+    const std::vector<double> record_bounds = {1, 10, 50, 100, 200, 500, 1000, 2000, 5000, 10000};
+    const std::vector<double> byte_bounds = {1024,   4096,    16384,   65536,  262144,
+                                             524288, 1048576, 2097152, 5242880};
+    batch_records_ = m->GetHistogram("nf2ingest_batch_records", "Records per sealed batch.", {},
+                                     1, record_bounds);
+    batch_raw_bytes_ = m->GetHistogram("nf2ingest_batch_bytes",
+                                       "Bytes per sealed batch: raw JSON, and on the wire.",
+                                       {{"kind", "raw"}}, 1, byte_bounds);
+    batch_wire_bytes_ = m->GetHistogram("nf2ingest_batch_bytes",
+                                        "Bytes per sealed batch: raw JSON, and on the wire.",
+                                        {{"kind", "wire"}}, 1, byte_bounds);
+    options_.sender.metrics = m;
+  }
+
   auto splitter = MakeEncoder();
   HttpSender sender(options_.sender, q_batches_.get(), splitter.get(), outcomes_, shutdown_);
   q_batches_->SetOnPush([&sender] { sender.Wake(); });
@@ -152,7 +186,20 @@ absl::Status IngestPipeline::Run() {
                                 [this, mappers] { q_records_->Close(mappers); });
 
     absl::Status st;
-    if (!options_.replay_only) {
+    if (options_.generator) {
+      pipeline::LogLinearHistogram* lag = nullptr;
+      if (options_.metrics) {
+        lag = options_.metrics->GetHistogram(
+            "nf2ingest_generator_lag_seconds",
+            "Load-test mode: how late each chunk of generated lines was against its schedule.",
+            {}, 1e-6, {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5});
+      }
+      GeneratorSource source(*options_.generator, q_lines_.get(), shutdown_, free_lines_.get(),
+                             lag);
+      st = source.Run();
+      shutdown_->MarkInputFinished();  // the drain deadline counts from here
+      generator_stats_ = source.stats();
+    } else if (!options_.replay_only) {
       LineSource source(options_.source, q_lines_.get(), outcomes_, shutdown_, free_lines_.get());
       st = source.Run();
     }
@@ -174,6 +221,7 @@ PipelineStats IngestPipeline::stats() const {
   s.parse.invalid = parsed_invalid_.load();
   s.parse.unknown_proto = unknown_proto_.load();
   s.sender = sender_stats_;
+  s.generator = generator_stats_;
   return s;
 }
 

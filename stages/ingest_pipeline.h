@@ -7,15 +7,18 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "pipeline/metrics.h"
 #include "pipeline/outcomes.h"
 #include "pipeline/recycler.h"
 #include "pipeline/shutdown.h"
 #include "stages/batch.h"
 #include "stages/chunk_stages.h"
+#include "stages/generator_source.h"
 #include "stages/gzip.h"
 #include "stages/http_sender.h"
 #include "stages/line_parser.h"
@@ -40,11 +43,18 @@ struct PipelineOptions {
   SenderOptions sender;
   // Read no input: only replay the spool (`sender.spool`), e.g. --replay.
   bool replay_only = false;
+  // Where to record metrics (not owned; null records none): queue depths and
+  // batch sizes here, request metrics in the sender.
+  pipeline::MetricsRegistry* metrics = nullptr;
+  // Load-test mode (--generate): lines come from the built-in generator
+  // instead of `source.inputs`.
+  std::optional<GeneratorSourceOptions> generator;
 };
 
 struct PipelineStats {
   ParseCounts parse;
   SenderStats sender;
+  GeneratorStats generator;  // load-test mode only
 };
 
 class IngestPipeline {
@@ -82,6 +92,11 @@ class IngestPipeline {
   std::atomic<uint64_t> parsed_lines_{0}, parsed_records_{0}, parsed_filtered_{0},
       parsed_invalid_{0}, unknown_proto_{0};
   SenderStats sender_stats_;
+  GeneratorStats generator_stats_;
+  // Batch size histograms (null without a registry), recorded per batch.
+  pipeline::LogLinearHistogram* batch_records_ = nullptr;
+  pipeline::LogLinearHistogram* batch_raw_bytes_ = nullptr;
+  pipeline::LogLinearHistogram* batch_wire_bytes_ = nullptr;
 };
 
 }  // namespace nf2

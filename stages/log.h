@@ -13,9 +13,22 @@
 namespace nf2 {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
+enum class LogFormat { kText, kJson };
 
 absl::StatusOr<LogLevel> LogLevelFromName(std::string_view name);
 void SetLogLevel(LogLevel level);
+absl::StatusOr<LogFormat> LogFormatFromName(std::string_view name);
+// kJson: every line is one JSON object {"time":..,"level":..,"msg":..}, for
+// log shippers. The default keeps the seed's plain lines.
+void SetLogFormat(LogFormat format);
+// A secret (the API key) that must never reach a log line: any occurrence is
+// masked, as a second line of defence behind not logging it at all.
+void SetLogSecret(std::string_view secret);
+
+// The terminal progress line: while it is shown, every log line first
+// clears it (and the progress writer redraws it), so the two never mix.
+void ShowProgress(std::string_view line);  // draws or redraws it (no newline)
+void ClearProgress();                      // erases it; later lines print as usual
 bool LogEnabled(LogLevel level);
 
 void Log(LogLevel level, std::string_view message);

@@ -22,7 +22,7 @@
 #include <string>
 #include <string_view>
 
-#include "flow_generator.h"
+#include "stages/flow_generator.h"
 #include "netflow_v5.h"
 
 namespace flowgen {

@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "flow_generator.h"
+#include "stages/flow_generator.h"
 
 namespace flowgen {
 

@@ -13,8 +13,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "stages/absl_compat.h"
 #include "absl/strings/str_format.h"
+#include "stages/absl_compat.h"
 #include "stages/flow_record_json.h"
 
 namespace nf2 {
@@ -40,8 +40,10 @@ const std::vector<Setting>& Settings() {
       {"collector-id", "COLLECTOR_ID", "gw-local", "collector_id in every payload"},
       {"batch-size", "BATCH_SIZE", "200", "records per batch"},
       {"flush-interval", "FLUSH_INTERVAL", "1", "seconds before a partial batch is sent"},
-      {"max-records-per-batch", "MAX_RECORDS_PER_BATCH", "10000", "hard cap on records per request"},
-      {"max-payload-size", "MAX_PAYLOAD_SIZE", "5242880", "hard cap on bytes per request, on the wire"},
+      {"max-records-per-batch", "MAX_RECORDS_PER_BATCH", "10000",
+       "hard cap on records per request"},
+      {"max-payload-size", "MAX_PAYLOAD_SIZE", "5242880",
+       "hard cap on bytes per request, on the wire"},
       {"gzip-threshold", "GZIP_THRESHOLD", "51200", "gzip bodies larger than this many bytes"},
       {"gzip-impl", "GZIP_IMPL", "libdeflate", "gzip implementation: libdeflate or zlib"},
       {"gzip-level", "GZIP_LEVEL", "1", "gzip level (zlib 1..9, libdeflate 1..12)"},
@@ -50,10 +52,12 @@ const std::vector<Setting>& Settings() {
       {"max-in-flight", "MAX_IN_FLIGHT", "4", "concurrent POST requests"},
       {"timeout", "TIMEOUT", "30", "seconds for one request, answer included"},
       {"connect-timeout", "CONNECT_TIMEOUT", "5", "seconds to connect"},
-      {"retry-initial", "RETRY_INITIAL", "0.5", "first retry backoff cap, seconds (doubles per retry)"},
+      {"retry-initial", "RETRY_INITIAL", "0.5",
+       "first retry backoff cap, seconds (doubles per retry)"},
       {"retry-max", "RETRY_MAX", "30", "largest retry backoff, seconds"},
       {"drain-timeout", "DRAIN_TIMEOUT", "30",
-       "seconds after input ends (EOF or signal) to finish sending; then the rest is spooled or undelivered"},
+       "seconds after input ends (EOF or signal) to finish sending; then the rest is spooled or "
+       "undelivered"},
       {"retry-on", "RETRY_ON", "408,429,5xx,network",
        "failures to retry: HTTP statuses, 5xx (all but 501) and network"},
       {"spool-dir", "SPOOL_DIR", "",
@@ -75,6 +79,18 @@ const std::vector<Setting>& Settings() {
       {"queue-chunks", "QUEUE_CHUNKS", "8", "chunks each queue between stages holds"},
       {"chunk-bytes", "CHUNK_BYTES", "262144", "bytes of input read per chunk"},
       {"max-line-bytes", "MAX_LINE_BYTES", "1048576", "longer input lines are counted invalid"},
+      {"stats-interval", "STATS_INTERVAL", "10",
+       "seconds between live stats lines (a progress line on a terminal); 0 = off"},
+      {"metrics-addr", "METRICS_ADDR", "",
+       "HOST:PORT to serve Prometheus /metrics and /healthz on (port 0 = any free port)"},
+      {"health-stall-seconds", "HEALTH_STALL_SECONDS", "60",
+       "/healthz answers 503 when no request has succeeded for this long while data waits"},
+      {"log-format", "LOG_FORMAT", "text", "text, or json (one object per line: time, level, msg)"},
+      {"generate", "GENERATE", "",
+       "load-test mode: generate this many records per second (open loop) instead of reading "
+       "input"},
+      {"duration", "DURATION", "10", "load-test mode: seconds to generate for"},
+      {"report", "REPORT", "", "load-test mode: write the JSON report to this file"},
   };
   return *settings;
 }
@@ -131,8 +147,8 @@ class Resolver {
   std::map<std::string, std::string> values_;
 };
 
-#define ASSIGN_OR_RETURN(lhs, expr)        \
-  auto lhs##_or = (expr);                  \
+#define ASSIGN_OR_RETURN(lhs, expr)             \
+  auto lhs##_or = (expr);                       \
   if (!lhs##_or.ok()) return lhs##_or.status(); \
   auto lhs = *lhs##_or
 
@@ -147,8 +163,8 @@ absl::StatusOr<std::string> ReadKey(const std::string& key_file, const GetEnvFn&
     std::getline(in, key);
     key = std::string(absl::StripAsciiWhitespace(key));
     if (key.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid setting --key-file / KEY_FILE='", key_file, "': the file is empty"));
+      return absl::InvalidArgumentError(absl::StrCat("invalid setting --key-file / KEY_FILE='",
+                                                     key_file, "': the file is empty"));
     }
   } else {
     const char* env = getenv("KEY");
@@ -288,9 +304,10 @@ absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const Ge
     p.batch_size = p.limits.max_records;
   }
   // One record of the widest shape, in its envelope, must fit in a request.
-  const size_t envelope = std::string_view("{\"records\":[").size() +
-                          std::string_view("],\"collector_id\":\"\",\"format\":\"flows.v1\"}").size() +
-                          JsonEscape(p.collector_id).size();
+  const size_t envelope =
+      std::string_view("{\"records\":[").size() +
+      std::string_view("],\"collector_id\":\"\",\"format\":\"flows.v1\"}").size() +
+      JsonEscape(p.collector_id).size();
   const size_t smallest = envelope + MaxFlowRecordJsonSize();
   if (p.limits.max_wire_bytes < smallest) {
     return Bad(r.Find("max-payload-size"), r.Str("max-payload-size"),
@@ -346,12 +363,14 @@ absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const Ge
   p.queue_chunks = static_cast<size_t>(queue_chunks);
   ASSIGN_OR_RETURN(chunk_bytes, r.PositiveInt("chunk-bytes", 64 << 20));
   ASSIGN_OR_RETURN(max_line, r.PositiveInt("max-line-bytes", 64 << 20));
-  if (chunk_bytes < 4096) return Bad(r.Find("chunk-bytes"), r.Str("chunk-bytes"), "must be at least 4096");
+  if (chunk_bytes < 4096)
+    return Bad(r.Find("chunk-bytes"), r.Str("chunk-bytes"), "must be at least 4096");
   p.source.chunk_bytes = static_cast<size_t>(chunk_bytes);
   p.source.max_line_bytes = static_cast<size_t>(std::max(max_line, chunk_bytes));
 
   auto retry_on = RetryOn::Parse(r.Str("retry-on"));
-  if (!retry_on.ok()) return Bad(r.Find("retry-on"), r.Str("retry-on"), retry_on.status().message());
+  if (!retry_on.ok())
+    return Bad(r.Find("retry-on"), r.Str("retry-on"), retry_on.status().message());
   p.sender.retry_on = *retry_on;
   cfg.spool_dir = r.Str("spool-dir");
   cfg.dead_letter_dir = r.Str("dead-letter-dir");
@@ -376,6 +395,51 @@ absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const Ge
     inputs.clear();
     p.replay_only = true;
     p.sender.replay_only = true;
+  }
+
+  ASSIGN_OR_RETURN(stats_interval, r.Seconds("stats-interval", true));
+  cfg.stats_interval = stats_interval;
+  ASSIGN_OR_RETURN(health_stall, r.Seconds("health-stall-seconds", false));
+  cfg.health_stall = health_stall;
+  if (const std::string addr = r.Str("metrics-addr"); !addr.empty()) {
+    const size_t colon = addr.rfind(':');
+    int port = -1;
+    if (colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(addr.substr(colon + 1), &port) || port < 0 || port > 65535) {
+      return Bad(r.Find("metrics-addr"), addr, "not HOST:PORT (e.g. 0.0.0.0:9464)");
+    }
+    cfg.metrics_host = addr.substr(0, colon);
+    // [::1]:9464 names an IPv6 host.
+    if (cfg.metrics_host.size() > 2 && cfg.metrics_host.front() == '[' &&
+        cfg.metrics_host.back() == ']') {
+      cfg.metrics_host = cfg.metrics_host.substr(1, cfg.metrics_host.size() - 2);
+    }
+    cfg.metrics_port = port;
+  }
+  auto log_format = LogFormatFromName(r.Str("log-format"));
+  if (!log_format.ok()) {
+    return Bad(r.Find("log-format"), r.Str("log-format"), log_format.status().message());
+  }
+  cfg.log_format = *log_format;
+  cfg.report_path = r.Str("report");
+  if (const std::string rate = r.Str("generate"); !rate.empty()) {
+    double d;
+    if (!absl::SimpleAtod(rate, &d) || !std::isfinite(d) || d <= 0 || d > 1e9) {
+      return Bad(r.Find("generate"), rate, "not a rate in records per second (0 < RATE <= 1e9)");
+    }
+    ASSIGN_OR_RETURN(duration, r.Seconds("duration", false));
+    if (inputs.size() != 1 || inputs[0] != "-") {
+      return Bad(r.Find("generate"), rate, "reads no input: do not name input files");
+    }
+    if (p.replay_only) return Bad(r.Find("generate"), rate, "cannot be combined with --replay");
+    GeneratorSourceOptions g;
+    g.rate = d;
+    g.duration = duration;
+    g.chunk_bytes = p.source.chunk_bytes;
+    p.generator = g;
+    inputs.clear();
+  } else if (!cfg.report_path.empty()) {
+    return Bad(r.Find("report"), cfg.report_path, "only for load-test mode (--generate)");
   }
 
   for (const std::string& in : inputs) {

@@ -19,10 +19,17 @@ struct Config {
   PipelineOptions pipeline;
   LogLevel log_level = LogLevel::kInfo;
   absl::Duration drain_timeout = absl::Seconds(30);
-  std::string spool_dir;        // empty: no spool
+  std::string spool_dir;  // empty: no spool
   uint64_t spool_max_bytes = 0;
   std::string dead_letter_dir;  // empty: rejected batches are only logged
   std::string replay_dir;       // --replay: send this store and exit
+  // Operating it (issue 5).
+  absl::Duration stats_interval = absl::Seconds(10);  // 0: no live view
+  std::string metrics_host;                           // empty: no metrics endpoint
+  int metrics_port = 0;                               // 0: any free port
+  absl::Duration health_stall = absl::Seconds(60);
+  std::string report_path;  // load-test mode: where to write the JSON report
+  LogFormat log_format = LogFormat::kText;
   bool help = false;
   std::vector<std::string> warnings;  // to log once logging is set up
 };

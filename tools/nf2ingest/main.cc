@@ -1,9 +1,11 @@
 // nf2ingest: goflow2 JSON lines in, flows.v1 batches out to {API}/v1/ingest.
 #include <curl/curl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <random>
 #include <string>
 #include <thread>
@@ -11,12 +13,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "pipeline/metrics.h"
 #include "pipeline/outcomes.h"
 #include "pipeline/shutdown.h"
 #include "stages/ingest_pipeline.h"
 #include "stages/log.h"
 #include "stages/spool.h"
 #include "tools/nf2ingest/config.h"
+#include "tools/nf2ingest/live_view.h"
+#include "tools/nf2ingest/load_report.h"
+#include "tools/nf2ingest/metrics_server.h"
 
 namespace {
 
@@ -99,6 +105,8 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   nf2::SetLogLevel(cfg.log_level);
+  nf2::SetLogFormat(cfg.log_format);
+  nf2::SetLogSecret(cfg.pipeline.sender.key);
   for (const auto& w : cfg.warnings) nf2::LogWarn(w);
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
@@ -110,7 +118,10 @@ int main(int argc, char** argv) {
       " max_records_per_batch=", p.limits.max_records,
       " max_payload_size=", p.limits.max_wire_bytes, " gzip_threshold=", p.limits.gzip_threshold,
       " max_in_flight=", p.sender.max_in_flight, " threads=", p.parser_threads, "/",
-      p.mapper_threads, "/", p.assembler_threads, " inputs=", absl::StrJoin(p.source.inputs, ",")));
+      p.mapper_threads, "/", p.assembler_threads,
+      p.generator ? absl::StrCat(" generate=", p.generator->rate,
+                                 "/s duration=", absl::FormatDuration(p.generator->duration))
+                  : absl::StrCat(" inputs=", absl::StrJoin(p.source.inputs, ","))));
 
   // Stores first: a directory we cannot use is a configuration error.
   std::unique_ptr<nf2::BatchStore> spool, dead_letters;
@@ -133,7 +144,8 @@ int main(int argc, char** argv) {
   if (!cfg.dead_letter_dir.empty()) {
     auto store = nf2::BatchStore::Open(cfg.dead_letter_dir, 0);
     if (!store.ok()) {
-      std::fprintf(stderr, "nf2ingest: invalid setting --dead-letter-dir / DEAD_LETTER_DIR='%s': %s\n",
+      std::fprintf(stderr,
+                   "nf2ingest: invalid setting --dead-letter-dir / DEAD_LETTER_DIR='%s': %s\n",
                    cfg.dead_letter_dir.c_str(), std::string(store.status().message()).c_str());
       return kExitBadConfig;
     }
@@ -141,10 +153,73 @@ int main(int argc, char** argv) {
     p.sender.dead_letters = dead_letters.get();
   }
 
+  // Metrics: always recorded (per batch and request, so cheap), served only
+  // with --metrics-addr. A bind failure is bad configuration, found before
+  // anything is read.
+  nf2::pipeline::MetricsRegistry& registry = nf2::pipeline::MetricsRegistry::Global();
+  p.metrics = &registry;
+  nf2::pipeline::Outcomes outcomes;
+  std::vector<nf2::pipeline::MetricsRegistry::CallbackHandle> gauges;
+  {
+    // The summary's own numbers, read when scraped, so the two always agree.
+    const std::pair<const char*, uint64_t nf2::pipeline::OutcomeSnapshot::*> kOutcomes[] = {
+        {"delivered", &nf2::pipeline::OutcomeSnapshot::delivered},
+        {"filtered", &nf2::pipeline::OutcomeSnapshot::filtered},
+        {"invalid", &nf2::pipeline::OutcomeSnapshot::invalid},
+        {"rejected", &nf2::pipeline::OutcomeSnapshot::rejected},
+        {"spooled", &nf2::pipeline::OutcomeSnapshot::spooled},
+        {"undelivered", &nf2::pipeline::OutcomeSnapshot::undelivered}};
+    for (const auto& [name, field] : kOutcomes) {
+      gauges.push_back(registry.AddCallback(
+          "nf2ingest_records_total", "Input lines by outcome (the [SUMMARY] counts).", "counter",
+          {{"outcome", name}},
+          [&outcomes, field = field] { return static_cast<double>(outcomes.Snapshot().*field); }));
+    }
+    gauges.push_back(registry.AddCallback(
+        "nf2ingest_lines_read_total", "Input lines read.", "counter", {},
+        [&outcomes] { return static_cast<double>(outcomes.Snapshot().lines_read); }));
+    nf2::BatchStore* spool_store = spool.get();
+    gauges.push_back(registry.AddCallback(
+        "nf2ingest_spool_bytes", "Bytes of batches kept in the spool directory.", "gauge", {},
+        [spool_store] { return spool_store ? static_cast<double>(spool_store->bytes()) : 0.0; }));
+  }
+  std::unique_ptr<nf2::MetricsServer> metrics_server;
+  if (!cfg.metrics_host.empty()) {
+    const auto started = absl::Now();
+    const absl::Duration stall = cfg.health_stall;
+    // Unhealthy only when data waits and nothing has gone through for the
+    // stall time: an idle collector with no flows is healthy.
+    auto healthy = [&registry, started, stall]() -> std::pair<bool, std::string> {
+      double waiting = registry.Value("nf2ingest_sender_batches_held");
+      for (const auto& [labels, v] : registry.Values("nf2ingest_queue_depth")) waiting += v;
+      const double last = registry.Value("nf2ingest_last_success_timestamp_seconds");
+      const absl::Time since =
+          last > 0 ? std::max(started, absl::FromUnixNanos(static_cast<int64_t>(last * 1e9)))
+                   : started;
+      const absl::Duration quiet = absl::Now() - since;
+      if (waiting > 0 && quiet > stall) {
+        return {false, absl::StrCat("stalled: no request succeeded for ",
+                                    absl::FormatDuration(absl::Trunc(quiet, absl::Seconds(1))),
+                                    " while data waits")};
+      }
+      return {true, "ok"};
+    };
+    auto server = nf2::MetricsServer::Start(cfg.metrics_host, cfg.metrics_port, &registry, healthy);
+    if (!server.ok()) {
+      std::fprintf(stderr, "nf2ingest: invalid setting --metrics-addr / METRICS_ADDR='%s:%d': %s\n",
+                   cfg.metrics_host.c_str(), cfg.metrics_port,
+                   std::string(server.status().message()).c_str());
+      return kExitBadConfig;
+    }
+    metrics_server = std::move(*server);
+    nf2::LogInfo(absl::StrCat("[METRICS] serving http://", cfg.metrics_host, ":",
+                              metrics_server->port(), "/metrics and /healthz"));
+  }
+
   // One look at the API before reading anything: a refused key ends the run
   // now rather than after the input has been consumed.
-  if (absl::Status health = nf2::CheckApiHealth(cfg.api, p.sender.key, p.sender.connect_timeout +
-                                                                           p.sender.timeout / 6);
+  if (absl::Status health = nf2::CheckApiHealth(cfg.api, p.sender.key,
+                                                p.sender.connect_timeout + p.sender.timeout / 6);
       !health.ok()) {
     if (absl::IsPermissionDenied(health)) {
       nf2::LogError(std::string(health.message()));
@@ -155,31 +230,48 @@ int main(int argc, char** argv) {
                               health.message()));
   }
 
-  nf2::pipeline::Outcomes outcomes;
   nf2::pipeline::Shutdown shutdown(absl::ToChronoNanoseconds(cfg.drain_timeout));
   absl::Status run_status;
   nf2::PipelineStats stats;
+  const auto run_started = std::chrono::steady_clock::now();
   {
     SignalWatcher watcher(&shutdown);
+    nf2::LiveView live(&registry, &outcomes, cfg.stats_interval, isatty(STDERR_FILENO) == 1);
     nf2::IngestPipeline pipeline(p, &outcomes, &shutdown);
     run_status = pipeline.Run();
     stats = pipeline.stats();
+    live.Stop();  // erases the progress line before the closing lines
   }
   curl_global_cleanup();
+  if (p.generator) {
+    nf2::LoadReportInput report;
+    report.rate = p.generator->rate;
+    report.duration_s = absl::ToDoubleSeconds(p.generator->duration);
+    report.wall_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - run_started).count();
+    report.generator = stats.generator;
+    report.outcomes = outcomes.Snapshot();
+    nf2::LogAlways(nf2::LoadReportLine(report, registry));
+    if (!cfg.report_path.empty()) {
+      std::ofstream out(cfg.report_path, std::ios::trunc);
+      out << nf2::LoadReportJson(report, registry);
+      if (!out.flush()) nf2::LogError("cannot write the report to " + cfg.report_path);
+    }
+  }
 
   std::string requests;
   for (const auto& [status, n] : stats.sender.by_status) {
-    absl::StrAppend(&requests, requests.empty() ? "" : ",", status == 0 ? "none" : absl::StrCat(status), ":", n);
+    absl::StrAppend(&requests, requests.empty() ? "" : ",",
+                    status == 0 ? "none" : absl::StrCat(status), ":", n);
   }
   nf2::LogInfo(absl::StrCat("[STATS] requests=", stats.sender.requests, " by_status={", requests,
                             "} retries=", stats.sender.retries, " splits=", stats.sender.splits,
                             " dead_lettered_batches=", stats.sender.dead_lettered,
                             " unknown_proto=", stats.parse.unknown_proto));
   if (spool) {
-    nf2::LogAlways(absl::StrCat("[REPLAY] records from earlier runs: delivered=",
-                                stats.sender.replayed_delivered,
-                                " rejected=", stats.sender.replayed_rejected,
-                                " still_in_spool_batches=", spool->count()));
+    nf2::LogAlways(absl::StrCat(
+        "[REPLAY] records from earlier runs: delivered=", stats.sender.replayed_delivered,
+        " rejected=", stats.sender.replayed_rejected, " still_in_spool_batches=", spool->count()));
   }
   const nf2::pipeline::OutcomeSnapshot s = outcomes.Snapshot();
   nf2::LogAlways("[SUMMARY] " + s.ToString());

@@ -1,7 +1,7 @@
 // FlowGenerator: deterministic goflow2 v2 JSON line generator (plus the flows.v1 record each valid
 // line must become), and Rng, the small PRNG it and the NetFlow v5 generator share.
-#ifndef NF2INGEST_TOOLS_FLOWGEN_FLOW_GENERATOR_H_
-#define NF2INGEST_TOOLS_FLOWGEN_FLOW_GENERATOR_H_
+#ifndef NF2INGEST_STAGES_FLOW_GENERATOR_H_
+#define NF2INGEST_STAGES_FLOW_GENERATOR_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -160,4 +160,4 @@ class FlowGenerator {
 
 }  // namespace flowgen
 
-#endif  // NF2INGEST_TOOLS_FLOWGEN_FLOW_GENERATOR_H_
+#endif  // NF2INGEST_STAGES_FLOW_GENERATOR_H_

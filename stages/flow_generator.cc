@@ -1,4 +1,4 @@
-#include "flow_generator.h"
+#include "stages/flow_generator.h"
 
 #include <algorithm>
 #include <charconv>

@@ -1,0 +1,66 @@
+// The load-test source: goflow2 lines from the built-in generator (the one
+// flowgen uses), at a fixed rate, open loop.
+//
+// Line i is due at start + i / rate whatever the API does: the schedule never
+// waits for answers. The queue it feeds is bounded like any other source's,
+// so when the pipeline cannot keep up the push blocks and the generator falls
+// behind its schedule; that lag is measured (per chunk, from the time its
+// first line was due) and the lines it never got to are counted, rather than
+// buffered without limit. A slow API so shows up as backlog and lag, and as
+// offered > achieved, never as a quietly lower offered rate.
+#ifndef NF2INGEST_STAGES_GENERATOR_SOURCE_H_
+#define NF2INGEST_STAGES_GENERATOR_SOURCE_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "pipeline/bounded_queue.h"
+#include "pipeline/metrics.h"
+#include "pipeline/recycler.h"
+#include "pipeline/shutdown.h"
+#include "stages/chunks.h"
+
+namespace nf2 {
+
+struct GeneratorSourceOptions {
+  double rate = 1000;  // lines per second
+  absl::Duration duration = absl::Seconds(10);
+  uint64_t seed = 1;
+  size_t chunk_bytes = 256 * 1024;
+};
+
+struct GeneratorStats {
+  uint64_t offered = 0;    // lines the schedule called for by the end
+  uint64_t generated = 0;  // lines handed to the pipeline
+  absl::Duration elapsed;  // from the first line's due time to the end
+};
+
+class GeneratorSource {
+ public:
+  // `lag_us` (optional) gets, per chunk, how late its first line was (µs).
+  GeneratorSource(GeneratorSourceOptions options, pipeline::BoundedQueue<LineChunk>* out,
+                  pipeline::Shutdown* shutdown, pipeline::Recycler<LineChunk>* recycler,
+                  pipeline::LogLinearHistogram* lag_us);
+
+  // Generates until the duration is over or a stop is requested. Does not
+  // close the queue.
+  absl::Status Run();
+
+  GeneratorStats stats() const;
+
+ private:
+  GeneratorSourceOptions options_;
+  pipeline::BoundedQueue<LineChunk>* out_;
+  pipeline::Shutdown* shutdown_;
+  pipeline::Recycler<LineChunk>* recycler_;
+  pipeline::LogLinearHistogram* lag_us_;
+  std::atomic<uint64_t> offered_{0};
+  std::atomic<uint64_t> generated_{0};
+  std::atomic<int64_t> elapsed_ns_{0};
+};
+
+}  // namespace nf2
+
+#endif  // NF2INGEST_STAGES_GENERATOR_SOURCE_H_
