@@ -1,5 +1,6 @@
 #include "stages/batch.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "stages/log.h"
@@ -57,8 +58,11 @@ BatchEncoder::BatchEncoder(BatchLimits limits, std::string_view collector_id,
 std::unique_ptr<Batch> BatchEncoder::Begin() const {
   auto b = std::make_unique<Batch>();
   b->id = next_id_->fetch_add(1);
-  b->body.reserve(64 * 1024);
+  // Room for a full batch of typical (~200-byte) records up front, so the
+  // body is not reallocated and copied as it grows.
+  b->body.reserve(std::min(raw_cap_, limits_.max_records * 210 + 256));
   b->body = prefix_;
+  b->record_ends.reserve(std::min<size_t>(limits_.max_records, 16384));
   return b;
 }
 

@@ -44,15 +44,23 @@ class LibdeflateCompressor final : public GzipCompressor {
 
   absl::Status Compress(std::string_view in, std::string* out) override {
     if (!c_) return absl::InternalError("libdeflate_alloc_compressor failed");
-    out->resize(libdeflate_gzip_compress_bound(c_, in.size()));
-    size_t n = libdeflate_gzip_compress(c_, in.data(), in.size(), out->data(), out->size());
+    // Compress into a reused, never zero-filled scratch buffer, then copy
+    // out only the (much smaller) result.
+    const size_t bound = libdeflate_gzip_compress_bound(c_, in.size());
+    if (scratch_size_ < bound) {
+      scratch_.reset(new char[bound]);
+      scratch_size_ = bound;
+    }
+    size_t n = libdeflate_gzip_compress(c_, in.data(), in.size(), scratch_.get(), bound);
     if (n == 0) return absl::InternalError("libdeflate_gzip_compress failed");
-    out->resize(n);
+    out->assign(scratch_.get(), n);
     return absl::OkStatus();
   }
 
  private:
   libdeflate_compressor* c_;
+  std::unique_ptr<char[]> scratch_;
+  size_t scratch_size_ = 0;
 };
 
 }  // namespace

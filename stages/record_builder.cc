@@ -14,8 +14,30 @@ constexpr uint32_t Bit(Field f) { return 1u << static_cast<int>(f); }
 
 // Parses a textual IP address exactly as inet_pton does (no zone ids, no
 // leading zeros in IPv4), without allocating.
+// Dotted-quad IPv4 exactly as inet_pton(AF_INET) accepts it: four decimal
+// parts 0..255, no leading zeros. Most flows are IPv4; this skips the copy
+// and the libc call for them.
+bool IsIpv4(std::string_view s) {
+  int parts = 0;
+  size_t i = 0;
+  while (true) {
+    const size_t start = i;
+    unsigned value = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 3) {
+      value = value * 10 + static_cast<unsigned>(s[i] - '0');
+      ++i;
+    }
+    const size_t digits = i - start;
+    if (digits == 0 || value > 255 || (digits > 1 && s[start] == '0')) return false;
+    if (++parts == 4) return i == s.size();
+    if (i >= s.size() || s[i] != '.') return false;
+    ++i;
+  }
+}
+
 bool IsIpAddress(std::string_view s) {
   if (s.empty() || s.size() > kMaxIpText) return false;
+  if (s.find(':') == std::string_view::npos) return IsIpv4(s);
   char buf[kMaxIpText + 1];
   std::memcpy(buf, s.data(), s.size());
   buf[s.size()] = '\0';
