@@ -5,10 +5,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "stages/absl_compat.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/reader.h"
 #include "simdjson.h"
+#include "stages/absl_compat.h"
 
 namespace nf2 {
 namespace {
@@ -22,6 +22,10 @@ std::unique_ptr<LineParser> MakeRapidjsonParser();
 
 class SimdjsonLineParser final : public LineParser {
  public:
+  // `fallback`: hand what simdjson cannot represent to RapidJSON (off when
+  // RapidJSON itself asks, so the two never bounce a line back and forth).
+  explicit SimdjsonLineParser(bool fallback = true) : use_fallback_(fallback) {}
+
   ParseResult ParseJson(std::string_view json, size_t readable, FlowRecord* out) override {
     (void)readable;  // the caller guarantees kLinePadding readable bytes
     ParseResult bad;
@@ -33,8 +37,8 @@ class SimdjsonLineParser final : public LineParser {
     // Valid JSON that simdjson cannot hold: integers beyond 64 bits (in keys
     // we ignore they must not spoil the line) and nesting past its depth
     // limit. Rare; RapidJSON, which has neither limit, decides.
-    if (err == simdjson::NUMBER_ERROR || err == simdjson::NUMBER_OUT_OF_RANGE ||
-        err == simdjson::DEPTH_ERROR) {
+    if (use_fallback_ && (err == simdjson::NUMBER_ERROR || err == simdjson::NUMBER_OUT_OF_RANGE ||
+                          err == simdjson::DEPTH_ERROR)) {
       if (!fallback_) fallback_ = MakeRapidjsonParser();
       return fallback_->ParseJson(json, readable, out);
     }
@@ -83,6 +87,7 @@ class SimdjsonLineParser final : public LineParser {
 
   simdjson::dom::parser parser_{kMaxLine};
   RecordBuilder builder_;
+  const bool use_fallback_;
   std::unique_ptr<LineParser> fallback_;
 };
 
@@ -167,10 +172,17 @@ class SaxHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, SaxHan
 
 class RapidjsonLineParser final : public LineParser {
  public:
-  ParseResult ParseJson(std::string_view json, size_t, FlowRecord* out) override {
+  ParseResult ParseJson(std::string_view json, size_t readable, FlowRecord* out) override {
     // RapidJSON stops at a NUL byte as if the text ended there; JSON allows
     // none outside strings and none raw inside them.
     if (std::memchr(json.data(), '\0', json.size()) != nullptr) {
+      ParseResult bad;
+      bad.error = "invalid JSON";
+      return bad;
+    }
+    // RapidJSON 1.1.0 lets a lone low surrogate escape (\uDC00-\uDFFF)
+    // through; JSON text must be valid Unicode, as simdjson checks.
+    if (std::memchr(json.data(), '\\', json.size()) != nullptr && HasLoneLowSurrogate(json)) {
       ParseResult bad;
       bad.error = "invalid JSON";
       return bad;
@@ -183,6 +195,13 @@ class RapidjsonLineParser final : public LineParser {
     auto result =
         reader_.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(
             is, handler);
+    if (result.IsError() && result.Code() == rapidjson::kParseErrorNumberTooBig) {
+      // RapidJSON refuses any exponent past double's range, even on a zero
+      // ("0e400" is 0); simdjson reads such numbers, so let it decide (it
+      // still refuses those that truly overflow, like 1e400).
+      if (!exact_numbers_) exact_numbers_ = std::make_unique<SimdjsonLineParser>(false);
+      return exact_numbers_->ParseJson(json, readable, out);
+    }
     if (result.IsError()) {
       ParseResult bad;
       bad.error = handler.root_object() ? "invalid JSON" : "not a JSON object";
@@ -197,8 +216,44 @@ class RapidjsonLineParser final : public LineParser {
   std::string_view name() const override { return "rapidjson"; }
 
  private:
+  // Walks the escapes of the whole text: a \u escape in DC00-DFFF must follow
+  // a \u escape in D800-DBFF. (A backslash outside a string is invalid JSON
+  // anyway, so no string tracking is needed.)
+  static bool HasLoneLowSurrogate(std::string_view s) {
+    bool after_high = false;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] != '\\') {
+        after_high = false;
+        continue;
+      }
+      if (i + 1 < s.size() && s[i + 1] == 'u' && i + 6 <= s.size()) {
+        unsigned v = 0;
+        for (size_t k = i + 2; k < i + 6; ++k) {
+          const char c = s[k];
+          v <<= 4;
+          if (c >= '0' && c <= '9')
+            v |= static_cast<unsigned>(c - '0');
+          else if (c >= 'a' && c <= 'f')
+            v |= static_cast<unsigned>(c - 'a' + 10);
+          else if (c >= 'A' && c <= 'F')
+            v |= static_cast<unsigned>(c - 'A' + 10);
+          else
+            return false;  // a bad escape: RapidJSON itself refuses it
+        }
+        if (v >= 0xDC00 && v <= 0xDFFF && !after_high) return true;
+        after_high = v >= 0xD800 && v <= 0xDBFF;
+        i += 5;
+      } else {
+        after_high = false;
+        ++i;  // skip the escaped character
+      }
+    }
+    return false;
+  }
+
   rapidjson::Reader reader_;
   RecordBuilder builder_;
+  std::unique_ptr<LineParser> exact_numbers_;
 };
 
 std::unique_ptr<LineParser> MakeRapidjsonParser() {
@@ -257,8 +312,7 @@ ParseResult ParseGoflow2LineCopy(LineParser& parser, std::string_view line, Flow
   padded.reserve(line.size() + kLinePadding);
   padded.append(line);
   padded.append(kLinePadding, ' ');
-  return ParseGoflow2Line(parser, std::string_view(padded.data(), line.size()), padded.size(),
-                          out);
+  return ParseGoflow2Line(parser, std::string_view(padded.data(), line.size()), padded.size(), out);
 }
 
 }  // namespace nf2

@@ -154,25 +154,25 @@ void RunMpmc(const MpmcCase& c) {
   EXPECT_EQ(q.Pop(), nullptr);
 }
 
-TEST(BoundedQueue, ManyProducersManyConsumersEveryItemExactlyOnce) {
+TEST(BoundedQueueTest, ManyProducersManyConsumersEveryItemExactlyOnce) {
   RunMpmc({/*producers=*/4, /*consumers=*/3, /*per_producer=*/3000, /*capacity=*/4});
 }
 
-TEST(BoundedQueue, CapacityOneManyConsumers) {
+TEST(BoundedQueueTest, CapacityOneManyConsumers) {
   RunMpmc({/*producers=*/3, /*consumers=*/5, /*per_producer=*/1000, /*capacity=*/1});
 }
 
-TEST(BoundedQueue, MoreConsumersThanItems) {
+TEST(BoundedQueueTest, MoreConsumersThanItems) {
   RunMpmc({/*producers=*/2, /*consumers=*/6, /*per_producer=*/2, /*capacity=*/2});
 }
 
-TEST(BoundedQueue, NoItemsAtAllEndsEveryConsumer) {
+TEST(BoundedQueueTest, NoItemsAtAllEndsEveryConsumer) {
   RunMpmc({/*producers=*/1, /*consumers=*/4, /*per_producer=*/0, /*capacity=*/3});
 }
 
 // Close's markers come from another thread than the items, so they may be
 // dequeued first: the end must still wait until every item is taken.
-TEST(BoundedQueue, EndOfStreamWaitsForItemsThatMarkersOvertook) {
+TEST(BoundedQueueTest, EndOfStreamWaitsForItemsThatMarkersOvertook) {
   for (int round = 0; round < 50; ++round) {
     IntQueue q(8);
     // Items from two producer threads (two moodycamel sub-queues).
@@ -198,7 +198,7 @@ TEST(BoundedQueue, EndOfStreamWaitsForItemsThatMarkersOvertook) {
 }
 
 // A consumer blocked in Pop when the stream ends wakes up with the end.
-TEST(BoundedQueue, CloseWakesBlockedConsumers) {
+TEST(BoundedQueueTest, CloseWakesBlockedConsumers) {
   IntQueue q(2);
   constexpr int kConsumers = 4;
   std::atomic<int> waiting{0};
@@ -221,7 +221,7 @@ TEST(BoundedQueue, CloseWakesBlockedConsumers) {
 // a time, the producer can never be more than `capacity` items ahead, and it
 // does fill the queue up to exactly `capacity` each time (so it is blocked,
 // not merely slow). No sleeps: the test waits on Depth() and TryPop.
-TEST(BoundedQueue, FullQueueBlocksItsProducer) {
+TEST(BoundedQueueTest, FullQueueBlocksItsProducer) {
   constexpr size_t kCapacity = 3;
   constexpr int kItems = 40;
   IntQueue q(kCapacity);
@@ -257,7 +257,7 @@ TEST(BoundedQueue, FullQueueBlocksItsProducer) {
   EXPECT_FALSE(q.TryPop(item)) << "not closed: no end of stream yet";
 }
 
-TEST(BoundedQueue, PopWaitTimesOutOnAnEmptyOpenQueue) {
+TEST(BoundedQueueTest, PopWaitTimesOutOnAnEmptyOpenQueue) {
   IntQueue q(4);
   IntQueue::Item item = std::make_unique<int>(7);
   const auto start = steady_clock::now();
@@ -271,7 +271,7 @@ TEST(BoundedQueue, PopWaitTimesOutOnAnEmptyOpenQueue) {
   EXPECT_FALSE(q.TryPop(none));
 }
 
-TEST(BoundedQueue, PopWaitReturnsAnItemThatIsAlreadyThere) {
+TEST(BoundedQueueTest, PopWaitReturnsAnItemThatIsAlreadyThere) {
   IntQueue q(4);
   q.Push(std::make_unique<int>(42));
   IntQueue::Item item;
@@ -281,7 +281,7 @@ TEST(BoundedQueue, PopWaitReturnsAnItemThatIsAlreadyThere) {
   EXPECT_EQ(q.Depth(), 0u);
 }
 
-TEST(BoundedQueue, PopWaitIsWokenByAPushFromAnotherThread) {
+TEST(BoundedQueueTest, PopWaitIsWokenByAPushFromAnotherThread) {
   IntQueue q(4);
   std::atomic<bool> started{false};
   auto consumer = std::async(std::launch::async, [&] {
@@ -295,7 +295,7 @@ TEST(BoundedQueue, PopWaitIsWokenByAPushFromAnotherThread) {
   EXPECT_EQ(GetWithin(consumer, "PopWait after a push"), 5);
 }
 
-TEST(BoundedQueue, OnPushRunsForEveryPushAndForClose) {
+TEST(BoundedQueueTest, OnPushRunsForEveryPushAndForClose) {
   IntQueue q(16);
   std::atomic<int> calls{0};
   q.SetOnPush([&] { calls.fetch_add(1); });
@@ -314,7 +314,7 @@ TEST(BoundedQueue, OnPushRunsForEveryPushAndForClose) {
 
 // The sender's pattern: an item handed over carries plain data written by
 // the producer; the consumer reads it without any other synchronisation.
-TEST(BoundedQueue, HandsOverPlainDataSafely) {
+TEST(BoundedQueueTest, HandsOverPlainDataSafely) {
   struct Payload {
     std::vector<uint64_t> values;
     std::string text;
@@ -343,7 +343,7 @@ TEST(BoundedQueue, HandsOverPlainDataSafely) {
 // ---------------------------------------------------------------------------
 // WorkerGroup
 
-TEST(WorkerGroup, OnAllDoneRunsOnceAfterEveryWorker) {
+TEST(WorkerGroupTest, OnAllDoneRunsOnceAfterEveryWorker) {
   for (int round = 0; round < 30; ++round) {
     constexpr int kThreads = 4;
     // Plain data: each worker writes its own slot; on_all_done reads them
@@ -382,7 +382,7 @@ TEST(WorkerGroup, OnAllDoneRunsOnceAfterEveryWorker) {
   }
 }
 
-TEST(WorkerGroup, WithoutOnAllDone) {
+TEST(WorkerGroupTest, WithoutOnAllDone) {
   std::atomic<int> ran{0};
   WorkerGroup group("plain", 3, [&](int) { ran.fetch_add(1); }, nullptr);
   group.Join();
@@ -391,7 +391,7 @@ TEST(WorkerGroup, WithoutOnAllDone) {
 
 // Two stages as the pipeline wires them: the last producer's on_all_done
 // closes the queue, the last consumer's on_all_done publishes the total.
-TEST(WorkerGroup, ChainedStagesDrainThroughABoundedQueue) {
+TEST(WorkerGroupTest, ChainedStagesDrainThroughABoundedQueue) {
   constexpr int kProducers = 3;
   constexpr int kConsumers = 2;
   constexpr int kPerProducer = 2000;
@@ -433,7 +433,7 @@ TEST(WorkerGroup, ChainedStagesDrainThroughABoundedQueue) {
 // ---------------------------------------------------------------------------
 // Outcomes
 
-TEST(Outcomes, SnapshotBalanceAndText) {
+TEST(OutcomesTest, SnapshotBalanceAndText) {
   Outcomes o;
   EXPECT_TRUE(o.Snapshot().Balanced());
   o.AddLines(21);
@@ -455,7 +455,7 @@ TEST(Outcomes, SnapshotBalanceAndText) {
 // Lines are counted by the source and their outcomes by later stages, which
 // get them through a queue: a snapshot taken while that runs never shows
 // more accounted than read, and the totals are exact at the end.
-TEST(Outcomes, ConcurrentCountingIsExactAndNeverOverAccounts) {
+TEST(OutcomesTest, ConcurrentCountingIsExactAndNeverOverAccounts) {
   Outcomes o;
   constexpr int kChunks = 4000;
   IntQueue q(4);
@@ -505,7 +505,7 @@ bool Readable(int fd, int timeout_ms) {
   return poll(&pfd, 1, timeout_ms) == 1 && (pfd.revents & POLLIN) != 0;
 }
 
-TEST(Shutdown, DrainDeadlineStartsWhenInputFinishes) {
+TEST(ShutdownTest, DrainDeadlineStartsWhenInputFinishes) {
   Shutdown s(seconds(7));
   EXPECT_FALSE(s.input_finished());
   EXPECT_FALSE(s.DrainDeadline().has_value());
@@ -525,7 +525,7 @@ TEST(Shutdown, DrainDeadlineStartsWhenInputFinishes) {
   EXPECT_FALSE(s.stop_now());
 }
 
-TEST(Shutdown, ZeroDrainTimeoutMeansTheDeadlineIsWhenInputFinished) {
+TEST(ShutdownTest, ZeroDrainTimeoutMeansTheDeadlineIsWhenInputFinished) {
   Shutdown s(std::chrono::nanoseconds(0));
   const auto before = steady_clock::now();
   s.MarkInputFinished();
@@ -534,7 +534,7 @@ TEST(Shutdown, ZeroDrainTimeoutMeansTheDeadlineIsWhenInputFinished) {
   EXPECT_LE(*s.DrainDeadline(), steady_clock::now());
 }
 
-TEST(Shutdown, ConcurrentMarkInputFinishedAgreeOnOneDeadline) {
+TEST(ShutdownTest, ConcurrentMarkInputFinishedAgreeOnOneDeadline) {
   Shutdown s(seconds(1));
   std::vector<std::thread> threads;
   std::vector<steady_clock::time_point> seen(8);
@@ -551,7 +551,7 @@ TEST(Shutdown, ConcurrentMarkInputFinishedAgreeOnOneDeadline) {
   for (const auto& d : seen) EXPECT_EQ(d, seen[0]);
 }
 
-TEST(Shutdown, FirstRequestStopsInputSecondStopsNow) {
+TEST(ShutdownTest, FirstRequestStopsInputSecondStopsNow) {
   Shutdown s(seconds(30));
   ASSERT_GE(s.wake_fd(), 0);
   EXPECT_FALSE(Readable(s.wake_fd(), 0)) << "wake_fd readable before any stop request";
@@ -564,7 +564,14 @@ TEST(Shutdown, FirstRequestStopsInputSecondStopsNow) {
   EXPECT_TRUE(Readable(s.wake_fd(), 0));
   // A poll loop that does not read the descriptor keeps being woken.
   EXPECT_TRUE(Readable(s.wake_fd(), 0));
-  EXPECT_FALSE(s.DrainDeadline().has_value()) << "the source marks input finished, not the signal";
+  // A stop request ends input even where no source marks it: the drain
+  // deadline runs from the first request, and a later finish keeps it.
+  ASSERT_TRUE(s.input_finished());
+  const std::optional<steady_clock::time_point> deadline = s.DrainDeadline();
+  ASSERT_TRUE(deadline.has_value());
+  EXPECT_LE(*deadline, steady_clock::now() + seconds(30));
+  s.MarkInputFinished();
+  EXPECT_EQ(s.DrainDeadline(), deadline);
 
   s.RequestStop();
   EXPECT_TRUE(s.stop_requested());
@@ -576,7 +583,7 @@ TEST(Shutdown, FirstRequestStopsInputSecondStopsNow) {
 
 // The signal-watching thread requests the stop while the source sleeps in
 // poll(2) on wake_fd: the poll must end long before its timeout.
-TEST(Shutdown, RequestStopFromAnotherThreadWakesAPoller) {
+TEST(ShutdownTest, RequestStopFromAnotherThreadWakesAPoller) {
   Shutdown s(seconds(30));
   std::atomic<bool> polling{false};
   auto poller = std::async(std::launch::async, [&] {
@@ -594,7 +601,7 @@ TEST(Shutdown, RequestStopFromAnotherThreadWakesAPoller) {
   EXPECT_FALSE(s.stop_now());
 }
 
-TEST(Shutdown, ConcurrentStopRequestsCountEveryOne) {
+TEST(ShutdownTest, ConcurrentStopRequestsCountEveryOne) {
   Shutdown s(seconds(1));
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i) threads.emplace_back([&] { s.RequestStop(); });

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <future>
 #include <memory>
 #include <string>
@@ -70,7 +71,7 @@ std::vector<std::string> Sorted(std::vector<std::string> v) {
   return v;
 }
 
-struct Setup {
+struct SenderSetup {
   std::string api;
   std::vector<size_t> batch_sizes;  // records per batch, in the order fed
   size_t queue_capacity = 2;
@@ -97,7 +98,7 @@ struct Result {
 
 // Runs one HttpSender against `s.api` with the batches of `s` fed from a
 // second thread, the way IngestPipeline wires them.
-Result RunSender(const Setup& s) {
+Result RunSender(const SenderSetup& s) {
   Result result;
   pipeline::Outcomes outcomes;
   pipeline::Shutdown shutdown(s.drain_timeout);
@@ -196,7 +197,7 @@ class SenderTest : public ::testing::Test {
 
 TEST_F(SenderTest, DeliversEveryRecordExactlyOnce) {
   Sink sink;
-  Setup s;
+  SenderSetup s;
   s.api = sink.url();
   // Sizes from 1 to 97 records; bodies above 4000 bytes are gzipped, so
   // plain and gzipped requests both go out.
@@ -216,7 +217,7 @@ TEST_F(SenderTest, DeliversEveryRecordExactlyOnce) {
 
 TEST_F(SenderTest, RetriesThrough503And500) {
   Sink sink({"--script", "503,500", "--retry-after", "0"});
-  Setup s;
+  SenderSetup s;
   s.api = sink.url();
   s.batch_sizes = Repeat(50, 4);
   Result r = RunSender(s);
@@ -230,7 +231,7 @@ TEST_F(SenderTest, RetriesThrough503And500) {
 
 TEST_F(SenderTest, RetryAfterOn503IsHonoured) {
   Sink sink({"--script", "503", "--retry-after", "1"});
-  Setup s;
+  SenderSetup s;
   s.api = sink.url();
   s.batch_sizes = {20};
   s.retry_max = absl::Milliseconds(20);  // backoff alone would retry far sooner
@@ -242,7 +243,7 @@ TEST_F(SenderTest, RetryAfterOn503IsHonoured) {
 
 TEST_F(SenderTest, SplitsABatchTheApiFindsTooLarge) {
   Sink sink({"--max-records", "10"});
-  Setup s;
+  SenderSetup s;
   s.api = sink.url();
   s.batch_sizes = {100};  // our limit is 10000: only the API's 413 splits it
   s.limits.gzip_threshold = 2000;
@@ -258,7 +259,7 @@ TEST_F(SenderTest, SplitsABatchTheApiFindsTooLarge) {
 
 TEST_F(SenderTest, A400IsRejectedAndNotRetried) {
   Sink sink({"--script", "400"});
-  Setup s;
+  SenderSetup s;
   s.api = sink.url();
   s.batch_sizes = {25, 25};  // whichever arrives first is refused
   Result r = RunSender(s);
@@ -279,7 +280,7 @@ TEST_F(SenderTest, A400IsRejectedAndNotRetried) {
 // retried until the drain deadline; then everything held, and everything
 // still queued behind it, is undelivered.
 TEST_F(SenderTest, DrainDeadlineWithAnUnreachableApiCountsUndelivered) {
-  Setup s;
+  SenderSetup s;
   s.api = "http://127.0.0.1:9";
   s.batch_sizes = Repeat(10, 8);
   s.queue_capacity = 2;
@@ -298,7 +299,7 @@ TEST_F(SenderTest, DrainDeadlineWithAnUnreachableApiCountsUndelivered) {
 
 // A second stop request ends the wait at once, however far the deadline is.
 TEST_F(SenderTest, SecondStopRequestStopsNow) {
-  Setup s;
+  SenderSetup s;
   s.api = "http://127.0.0.1:9";
   s.batch_sizes = Repeat(10, 3);
   s.drain_timeout = seconds(600);
