@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "stages/gzip.h"
+#include "stages/json_escape.h"
 
 namespace nf2 {
 
@@ -81,8 +82,6 @@ class BatchEncoder {
   std::atomic<uint64_t>* next_id_;
 };
 
-// JSON string escaping for the collector id.
-std::string JsonEscape(std::string_view s);
 
 }  // namespace nf2
 

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -27,10 +28,28 @@ namespace nf2::testing {
 std::string BinPath(const std::string& name) { return std::string(NF2_BIN_DIR) + "/" + name; }
 std::string SharedPath(const std::string& rel) { return std::string(NF2_SHARED_DIR) + "/" + rel; }
 
+namespace {
+// Temp dirs made by this test process, removed when it exits (set
+// NF2_KEEP_TEST_DIRS=1 to keep them for a post-mortem).
+std::vector<std::string>& TempDirs() {
+  static auto* dirs = new std::vector<std::string>();
+  return *dirs;
+}
+void RemoveTempDirs() {
+  if (std::getenv("NF2_KEEP_TEST_DIRS")) return;
+  for (const auto& d : TempDirs()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(d, ignored);
+  }
+}
+}  // namespace
+
 std::string TempDir() {
   std::string tmpl = "/tmp/nf2test.XXXXXX";
   char* dir = mkdtemp(tmpl.data());
   if (!dir) ADD_FAILURE() << "mkdtemp failed";
+  if (TempDirs().empty()) std::atexit(RemoveTempDirs);
+  TempDirs().push_back(tmpl);
   return tmpl;
 }
 
