@@ -233,12 +233,15 @@ TEST(Shutdown, SigtermInTheMiddleOfAStreamDeliversEverythingRead) {
   ASSERT_FALSE(summary.empty());
   EXPECT_GT(summary.at("lines"), 20000u);
   EXPECT_LT(summary.at("lines"), 200000u) << "the stream was not interrupted";
-  EXPECT_EQ(summary.at("delivered"), summary.at("lines"));
+  // The signal may land in the middle of a line: the part already read is
+  // a line of its own, truncated JSON, counted invalid. Nothing else is lost.
+  EXPECT_LE(summary.at("invalid"), 1u);
+  EXPECT_EQ(summary.at("delivered") + summary.at("invalid"), summary.at("lines"));
   const auto received = ReadLines(sink.out_path());
   EXPECT_EQ(received.size(), summary.at("delivered"));
-  // What arrived is exactly the first `lines` records of the stream.
+  // What arrived is exactly the first `delivered` records of the stream.
   auto expected = ReadLines(c.expected);
-  expected.resize(summary.at("lines"));
+  expected.resize(summary.at("delivered"));
   EXPECT_TRUE(Sorted(received) == Sorted(expected));
 }
 
