@@ -7,8 +7,8 @@
 #ifndef NF2INGEST_PIPELINE_BOUNDED_QUEUE_H_
 #define NF2INGEST_PIPELINE_BOUNDED_QUEUE_H_
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -26,7 +26,8 @@ class BoundedQueue {
   using Item = std::unique_ptr<T>;
 
   explicit BoundedQueue(size_t capacity)
-      : capacity_(capacity), free_slots_(static_cast<moodycamel::LightweightSemaphore::ssize_t>(capacity)) {}
+      : capacity_(capacity),
+        free_slots_(static_cast<moodycamel::LightweightSemaphore::ssize_t>(capacity)) {}
 
   BoundedQueue(const BoundedQueue&) = delete;
   BoundedQueue& operator=(const BoundedQueue&) = delete;

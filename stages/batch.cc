@@ -7,7 +7,6 @@
 
 namespace nf2 {
 
-
 BatchEncoder::BatchEncoder(BatchLimits limits, std::string_view collector_id,
                            std::unique_ptr<GzipCompressor> compressor,
                            std::atomic<uint64_t>* next_id)

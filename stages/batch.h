@@ -28,7 +28,7 @@ struct Batch {
   // The sender's bookkeeping (not persisted).
   int attempts = 0;                                       // sends so far
   std::chrono::steady_clock::time_point first_failure{};  // epoch = none yet
-  uint64_t store_id = 0;     // its file in the spool, 0 = not on disk
+  uint64_t store_id = 0;                                  // its file in the spool, 0 = not on disk
   bool earlier_run = false;  // replayed from a spool written before this run
   bool unspoolable = false;  // the spool refused it for good (too large)
 
@@ -38,9 +38,9 @@ struct Batch {
 };
 
 struct BatchLimits {
-  size_t max_records = 10000;           // MAX_RECORDS_PER_BATCH
-  size_t max_wire_bytes = 5242880;      // MAX_PAYLOAD_SIZE
-  size_t gzip_threshold = 51200;        // GZIP_THRESHOLD (gzip when body is larger)
+  size_t max_records = 10000;       // MAX_RECORDS_PER_BATCH
+  size_t max_wire_bytes = 5242880;  // MAX_PAYLOAD_SIZE
+  size_t gzip_threshold = 51200;    // GZIP_THRESHOLD (gzip when body is larger)
 };
 
 // Builds, seals and splits batches. Thread-compatible: one per assembler
@@ -81,7 +81,6 @@ class BatchEncoder {
   std::unique_ptr<GzipCompressor> compressor_;
   std::atomic<uint64_t>* next_id_;
 };
-
 
 }  // namespace nf2
 

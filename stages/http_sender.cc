@@ -17,7 +17,8 @@ constexpr size_t kMaxAnswerBytes = 4096;  // of an error answer, kept for the lo
 size_t CollectBody(char* data, size_t size, size_t nmemb, void* user) {
   auto* body = static_cast<std::string*>(user);
   const size_t n = size * nmemb;
-  if (body->size() < kMaxAnswerBytes) body->append(data, std::min(n, kMaxAnswerBytes - body->size()));
+  if (body->size() < kMaxAnswerBytes)
+    body->append(data, std::min(n, kMaxAnswerBytes - body->size()));
   return n;
 }
 
@@ -59,7 +60,8 @@ HttpSender::HttpSender(SenderOptions options, BatchQueue* in, BatchEncoder* spli
       retry_policy_(options_.retry_initial, options_.retry_max, std::random_device{}()),
       multi_(curl_multi_init()),
       auth_header_("Authorization: Bearer " + options_.key) {
-  curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(options_.max_in_flight));
+  curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS,
+                    static_cast<long>(options_.max_in_flight));
   curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(options_.max_in_flight));
   if (pipeline::MetricsRegistry* m = options_.metrics) {
     request_us_ = m->GetHistogram(
@@ -69,7 +71,7 @@ HttpSender::HttpSender(SenderOptions options, BatchQueue* in, BatchEncoder* spli
     held_ = m->GetGauge("nf2ingest_sender_batches_held",
                         "Batches the sender holds: in flight, waiting to retry or ready.");
     last_success_gauge_ = m->GetGauge("nf2ingest_last_success_timestamp_seconds",
-                                "Unix time of the last 2xx answer (0 = none yet).");
+                                      "Unix time of the last 2xx answer (0 = none yet).");
     splits_ = m->GetCounter("nf2ingest_batch_splits_total", "Batches split in two after a 413.");
   }
 }
@@ -88,7 +90,9 @@ void HttpSender::CountRequest(long status, Clock::duration took) {
 
 void HttpSender::CountRetry(long status, bool auth) {
   if (!options_.metrics) return;
-  const std::string reason = status == 0 ? "network" : auth ? "auth" : absl::StrCat("http_", status);
+  const std::string reason = status == 0 ? "network"
+                             : auth      ? "auth"
+                                         : absl::StrCat("http_", status);
   options_.metrics
       ->GetCounter("nf2ingest_retries_total", "Requests scheduled again, by the failure's kind.",
                    {{"reason", reason}})
@@ -191,8 +195,8 @@ bool HttpSender::Evict(std::unique_ptr<Batch>& batch, std::string_view why) {
         // Waiting cannot help (too large, or I/O trouble): keep it in
         // memory, retrying, and say so once.
         batch->unspoolable = true;
-        LogError(absl::StrCat("[SPOOL] cannot write batch ", batch->id, " (kept in memory): ",
-                              id.status().message()));
+        LogError(absl::StrCat("[SPOOL] cannot write batch ", batch->id,
+                              " (kept in memory): ", id.status().message()));
       }
       return false;  // keep it in memory: backpressure
     }
@@ -211,9 +215,9 @@ bool HttpSender::Admit(std::unique_ptr<Batch>& batch) {
     auto id = options_.spool->Put(*batch);
     if (!id.ok()) {
       if (absl::IsResourceExhausted(id.status())) return false;  // wait for space
-      LogError(absl::StrCat("[SPOOL] cannot write batch ", batch->id,
-                            " before sending (sent without a copy on disk): ",
-                            id.status().message()));
+      LogError(
+          absl::StrCat("[SPOOL] cannot write batch ", batch->id,
+                       " before sending (sent without a copy on disk): ", id.status().message()));
     } else {
       batch->store_id = *id;
       in_memory_.insert(*id);
@@ -281,7 +285,8 @@ void HttpSender::Reject(std::unique_ptr<Batch> batch, long status, const std::st
   } else {
     if (options_.dead_letters) {
       auto id = options_.dead_letters->Put(
-          *batch, absl::StrCat("HTTP ", status, " at ", absl::FormatTime(absl::Now()), "\n", answer));
+          *batch,
+          absl::StrCat("HTTP ", status, " at ", absl::FormatTime(absl::Now()), "\n", answer));
       if (id.ok()) {
         where = options_.dead_letters->PathOf(*id);
         std::lock_guard<std::mutex> lock(stats_mu_);
@@ -300,8 +305,8 @@ void HttpSender::Reject(std::unique_ptr<Batch> batch, long status, const std::st
     outcomes_->AddRejected(n);
   }
   LogError(absl::StrCat("[INGEST][ERR] HTTP ", status, " for batch ", options_.run_id, "-",
-                        batch->id, " (", n, " records): rejected, not retried: ",
-                        Snippet(answer), " -> ", where));
+                        batch->id, " (", n, " records): rejected, not retried: ", Snippet(answer),
+                        " -> ", where));
 }
 
 void HttpSender::Resolve(std::unique_ptr<Batch> batch, long status, const std::string& detail) {
@@ -374,11 +379,11 @@ void HttpSender::Resolve(std::unique_ptr<Batch> batch, long status, const std::s
       if (auto ra = ParseRetryAfter(retry_after, absl::Now())) delay = *ra;
       if (d == Disposition::kAuthRetry) {
         LogError(absl::StrCat("[INGEST][ERR] HTTP ", status,
-                              ": the API refused the key (check KEY / --key-file); keeping ",
-                              what, ", retry in ", Secs(delay), "s"));
+                              ": the API refused the key (check KEY / --key-file); keeping ", what,
+                              ", retry in ", Secs(delay), "s"));
       } else if (status == 0) {
-        LogWarn(absl::StrCat("[INGEST][ERR] Request failed: ", answer, " for ", what,
-                             "; retry in ", Secs(delay), "s"));
+        LogWarn(absl::StrCat("[INGEST][ERR] Request failed: ", answer, " for ", what, "; retry in ",
+                             Secs(delay), "s"));
       } else {
         LogWarn(absl::StrCat("[INGEST][ERR] HTTP ", status, " for ", what, ": ", Snippet(answer),
                              "; retry in ", Secs(delay), "s"));
@@ -519,9 +524,9 @@ void HttpSender::Run() {
                                 std::chrono::milliseconds(1));
     }
     if (auto deadline = shutdown_->DrainDeadline()) {
-      wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                *deadline - Clock::now()) +
-                                std::chrono::milliseconds(1));
+      wait = std::min(
+          wait, std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now()) +
+                    std::chrono::milliseconds(1));
     }
     if (shutdown_->stop_requested()) wait = std::min(wait, std::chrono::milliseconds(100));
     if (wait.count() < 0) wait = std::chrono::milliseconds(0);
@@ -555,9 +560,8 @@ absl::Status CheckApiHealth(const std::string& api, const std::string& key,
     return absl::UnavailableError(absl::StrCat(url, ": ", curl_easy_strerror(rc)));
   }
   if (status == 401 || status == 403) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("the API refused the key (HTTP ", status, " from ", url,
-                     "); check KEY / --key-file"));
+    return absl::PermissionDeniedError(absl::StrCat("the API refused the key (HTTP ", status,
+                                                    " from ", url, "); check KEY / --key-file"));
   }
   if (status < 200 || status >= 300) {
     return absl::UnavailableError(absl::StrCat(url, " answered HTTP ", status));

@@ -71,7 +71,7 @@ struct SenderStats {
   uint64_t splits = 0;
   uint64_t replayed_delivered = 0;  // records from an earlier run's spool
   uint64_t replayed_rejected = 0;
-  uint64_t dead_lettered = 0;       // batches written to the dead-letter store
+  uint64_t dead_lettered = 0;          // batches written to the dead-letter store
   std::map<long, uint64_t> by_status;  // 0 = no answer
 };
 
@@ -136,7 +136,7 @@ class HttpSender {
 
   std::map<CURL*, std::unique_ptr<Request>> active_;
   std::multimap<Clock::time_point, std::unique_ptr<Batch>> waiting_;  // retries by due time
-  std::deque<std::unique_ptr<Batch>> ready_;                           // split halves, replays
+  std::deque<std::unique_ptr<Batch>> ready_;                          // split halves, replays
   std::unique_ptr<Batch> blocked_;  // admitted from the queue, waiting for spool space
   std::vector<CURL*> idle_handles_;
   bool input_closed_ = false;
@@ -155,8 +155,7 @@ class HttpSender {
 // GET {api}/v1/health with the key. PermissionDenied when the API refuses
 // the key (401/403), Unavailable when it cannot be reached or answers
 // otherwise; the message never holds the key.
-absl::Status CheckApiHealth(const std::string& api, const std::string& key,
-                            absl::Duration timeout);
+absl::Status CheckApiHealth(const std::string& api, const std::string& key, absl::Duration timeout);
 
 }  // namespace nf2
 

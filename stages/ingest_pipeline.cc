@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "stages/absl_compat.h"
 #include "pipeline/worker_group.h"
+#include "stages/absl_compat.h"
 #include "stages/log.h"
 
 namespace nf2 {
@@ -45,7 +45,8 @@ void IngestPipeline::ParseWorker(int) {
   auto on_invalid = [this](std::string_view line, std::string_view why) {
     uint64_t suppressed;
     if (!LogEnabled(LogLevel::kWarn) || !invalid_log_.Allow(&suppressed)) return;
-    std::string msg = absl::StrCat("[PARSE] invalid line skipped (", Av(why), "): ", Printable(line));
+    std::string msg =
+        absl::StrCat("[PARSE] invalid line skipped (", Av(why), "): ", Printable(line));
     if (suppressed > 0) absl::StrAppend(&msg, " [", suppressed, " more since the last report]");
     LogWarn(msg);
   };
@@ -157,8 +158,8 @@ absl::Status IngestPipeline::Run() {
     const std::vector<double> record_bounds = {1, 10, 50, 100, 200, 500, 1000, 2000, 5000, 10000};
     const std::vector<double> byte_bounds = {1024,   4096,    16384,   65536,  262144,
                                              524288, 1048576, 2097152, 5242880};
-    batch_records_ = m->GetHistogram("nf2ingest_batch_records", "Records per sealed batch.", {},
-                                     1, record_bounds);
+    batch_records_ = m->GetHistogram("nf2ingest_batch_records", "Records per sealed batch.", {}, 1,
+                                     record_bounds);
     batch_raw_bytes_ = m->GetHistogram("nf2ingest_batch_bytes",
                                        "Bytes per sealed batch: raw JSON, and on the wire.",
                                        {{"kind", "raw"}}, 1, byte_bounds);
@@ -177,13 +178,15 @@ absl::Status IngestPipeline::Run() {
     const int assemblers = options_.assembler_threads;
     const int mappers = options_.mapper_threads;
     const int parsers = options_.parser_threads;
-    pipeline::WorkerGroup assemble("assembler", assemblers,
-                                   [this](int i) { AssembleWorker(i); },
-                                   [this] { q_batches_->Close(1); });
-    pipeline::WorkerGroup map("mapper", mappers, [this](int i) { MapWorker(i); },
-                              [this, assemblers] { q_fragments_->Close(assemblers); });
-    pipeline::WorkerGroup parse("parser", parsers, [this](int i) { ParseWorker(i); },
-                                [this, mappers] { q_records_->Close(mappers); });
+    pipeline::WorkerGroup assemble(
+        "assembler", assemblers, [this](int i) { AssembleWorker(i); },
+        [this] { q_batches_->Close(1); });
+    pipeline::WorkerGroup map(
+        "mapper", mappers, [this](int i) { MapWorker(i); },
+        [this, assemblers] { q_fragments_->Close(assemblers); });
+    pipeline::WorkerGroup parse(
+        "parser", parsers, [this](int i) { ParseWorker(i); },
+        [this, mappers] { q_records_->Close(mappers); });
 
     absl::Status st;
     if (options_.generator) {
@@ -191,8 +194,8 @@ absl::Status IngestPipeline::Run() {
       if (options_.metrics) {
         lag = options_.metrics->GetHistogram(
             "nf2ingest_generator_lag_seconds",
-            "Load-test mode: how late each chunk of generated lines was against its schedule.",
-            {}, 1e-6, {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5});
+            "Load-test mode: how late each chunk of generated lines was against its schedule.", {},
+            1e-6, {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5});
       }
       GeneratorSource source(*options_.generator, q_lines_.get(), shutdown_, free_lines_.get(),
                              lag);

@@ -60,7 +60,8 @@ absl::Status LineSource::Run() {
       // stop request; reads wait in poll() instead.
       fd = open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
       if (fd < 0) {
-        result.Update(absl::NotFoundError(absl::StrCat("cannot open ", name, ": ", strerror(errno))));
+        result.Update(
+            absl::NotFoundError(absl::StrCat("cannot open ", name, ": ", strerror(errno))));
         LogError(absl::StrCat("cannot open input ", name, ": ", strerror(errno)));
         continue;
       }

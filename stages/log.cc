@@ -8,12 +8,12 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "stages/json_escape.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "stages/absl_compat.h"
+#include "stages/json_escape.h"
 
 namespace nf2 {
 namespace {

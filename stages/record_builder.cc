@@ -225,8 +225,8 @@ void RecordBuilder::OnOther(Field field) {
       break;
     case Field::kSrcAddr:
     case Field::kDstAddr:
-      SetError(field, field == Field::kSrcAddr ? "src_addr is not a string"
-                                               : "dst_addr is not a string");
+      SetError(field,
+               field == Field::kSrcAddr ? "src_addr is not a string" : "dst_addr is not a string");
       break;
     default:
       SetError(field, "a numeric field is not a non-negative integer in range");

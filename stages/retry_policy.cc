@@ -26,8 +26,8 @@ absl::StatusOr<RetryOn> RetryOn::Parse(std::string_view list) {
     } else if (absl::SimpleAtoi(token, &code) && code >= 100 && code <= 599) {
       r.statuses.insert(code);
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "'", token, "' is not an HTTP status, 5xx or network"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", token, "' is not an HTTP status, 5xx or network"));
     }
   }
   return r;

@@ -1,14 +1,14 @@
 // Delivery you can trust: the failure matrix of CONTRACT.md §3, shutdown,
 // the disk spool and the dead-letter store, over real processes on loopback.
 // Every test checks the accounting identity of the [SUMMARY] line.
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/stat.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -68,7 +68,8 @@ TEST(FailureMatrix, EveryRecordArrivesOnceThroughEveryKindOfFailure) {
   // reused connection dies, but not on a fresh one), and a slow answer.
   for (const char* retry_after : {"0", "1"}) {
     SCOPED_TRACE(std::string("retry-after=") + retry_after);
-    Sink sink({"--script", "429,503,500,502,close,close,close,close,close,slow,429,503", "--retry-after", retry_after});
+    Sink sink({"--script", "429,503,500,502,close,close,close,close,close,slow,429,503",
+               "--retry-after", retry_after});
     auto env = EnvFor(sink);
     env["BATCH_SIZE"] = "500";
     RunResult r = RunNf2ingest({c.lines}, env);
@@ -76,7 +77,8 @@ TEST(FailureMatrix, EveryRecordArrivesOnceThroughEveryKindOfFailure) {
     ExpectBalanced(r);
     EXPECT_EQ(r.summary["delivered"], 4000u);
     for (const char* what : {"HTTP 429", "HTTP 503", "HTTP 500", "HTTP 502", "Request failed"}) {
-      EXPECT_NE(r.stderr_text.find(what), std::string::npos) << what << " missing from:\n" << r.stderr_text;
+      EXPECT_NE(r.stderr_text.find(what), std::string::npos) << what << " missing from:\n"
+                                                             << r.stderr_text;
     }
     ExpectExactlyOnce(sink, c);
   }
@@ -167,8 +169,10 @@ TEST(Auth, AnUnreachableApiAtStartIsOnlyAWarning) {
   // the sink is there.
   const std::string dir = TempDir();
   Corpus c = MakeCorpus(dir, "c", {"--count", "300", "--seed", "12"});
-  RunResult r = RunNf2ingest({c.lines}, {{"API", "http://127.0.0.1:9"}, {"DRAIN_TIMEOUT", "0.5"},
-                                          {"RETRY_INITIAL", "0.05"}, {"RETRY_MAX", "0.1"}});
+  RunResult r = RunNf2ingest({c.lines}, {{"API", "http://127.0.0.1:9"},
+                                         {"DRAIN_TIMEOUT", "0.5"},
+                                         {"RETRY_INITIAL", "0.05"},
+                                         {"RETRY_MAX", "0.1"}});
   EXPECT_NE(r.stderr_text.find("health check failed (carrying on"), std::string::npos)
       << r.stderr_text;
   ExpectBalanced(r);
@@ -252,14 +256,15 @@ TEST(Spool, KillDashNineWhileTheApiIsDownThenRestartDeliversEverything) {
   {
     SpawnOptions opts;
     opts.argv = {BinPath("nf2ingest"), c.lines};
-    opts.env = {{"API", "http://127.0.0.1:9"}, {"SPOOL_DIR", spool}, {"DURABLE", "true"},
-                {"RETRY_MAX_DURATION", "1"}, {"RETRY_INITIAL", "0.05"}, {"RETRY_MAX", "0.2"}};
+    opts.env = {{"API", "http://127.0.0.1:9"}, {"SPOOL_DIR", spool},      {"DURABLE", "true"},
+                {"RETRY_MAX_DURATION", "1"},   {"RETRY_INITIAL", "0.05"}, {"RETRY_MAX", "0.2"}};
     opts.stdout_path = dir + "/stdout1";
     opts.stderr_path = dir + "/stderr1";
     Process mapper(opts);
     // Wait until every record is in a batch on disk, then kill -9.
     const auto start = std::chrono::steady_clock::now();
-    while (RecordsStoredIn(spool) < 20000 && std::chrono::steady_clock::now() - start < seconds(30)) {
+    while (RecordsStoredIn(spool) < 20000 &&
+           std::chrono::steady_clock::now() - start < seconds(30)) {
       poll(nullptr, 0, 50);
     }
     ASSERT_EQ(RecordsStoredIn(spool), 20000u) << ReadFile(dir + "/stderr1");

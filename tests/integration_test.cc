@@ -39,9 +39,11 @@ TEST(EndToEnd, FixturesArriveExactlyAsTheContractSays) {
 
 TEST(EndToEnd, FlowgenCorpusWithJunkPrefixesAndGzip) {
   const std::string dir = TempDir();
-  Corpus plain = MakeCorpus(dir, "plain", {"--count", "30000", "--seed", "7", "--junk-ratio", "0.05"});
-  Corpus prefixed = MakeCorpus(
-      dir, "prefixed", {"--count", "20000", "--seed", "8", "--junk-ratio", "0.05", "--docker-prefix"});
+  Corpus plain =
+      MakeCorpus(dir, "plain", {"--count", "30000", "--seed", "7", "--junk-ratio", "0.05"});
+  Corpus prefixed =
+      MakeCorpus(dir, "prefixed",
+                 {"--count", "20000", "--seed", "8", "--junk-ratio", "0.05", "--docker-prefix"});
   Sink sink;
   auto env = EnvFor(sink);
   env["BATCH_SIZE"] = "1000";  // ~200 KB bodies: gzipped (threshold 51200)
@@ -71,9 +73,9 @@ TEST(EndToEnd, NoRequestExceedsTheLimitsForAnyBatchSize) {
     std::string batch_size, max_records, max_payload, gzip_threshold;
   };
   // Plain bodies capped by bytes; gzip bodies capped by bytes; count caps.
-  for (const Case& k : {Case{"20000", "10000", "60000", "100000000"},
-                        Case{"5000", "10000", "20000", "1000"},
-                        Case{"777", "300", "5242880", "51200"}}) {
+  for (const Case& k :
+       {Case{"20000", "10000", "60000", "100000000"}, Case{"5000", "10000", "20000", "1000"},
+        Case{"777", "300", "5242880", "51200"}}) {
     SCOPED_TRACE(k.batch_size + "/" + k.max_records + "/" + k.max_payload + "/" + k.gzip_threshold);
     // The sink enforces the same limits: any oversized request shows as 413.
     Sink sink({"--max-records", k.max_records, "--max-body-bytes", k.max_payload});
@@ -207,7 +209,8 @@ TEST(EndToEnd, LinesWrittenToAnOpenFifoArriveWithinTheFlushInterval) {
     poll(nullptr, 0, 20);
   }
   const auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_EQ(got, 3) << "after " << std::chrono::duration_cast<milliseconds>(elapsed).count() << " ms";
+  EXPECT_EQ(got, 3) << "after " << std::chrono::duration_cast<milliseconds>(elapsed).count()
+                    << " ms";
   EXPECT_LE(elapsed, seconds(2));
   close(wfd);  // EOF: nf2ingest ends
   EXPECT_EQ(mapper.Wait(seconds(20)), 0);

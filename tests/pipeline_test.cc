@@ -384,7 +384,8 @@ TEST(WorkerGroupTest, OnAllDoneRunsOnceAfterEveryWorker) {
 
 TEST(WorkerGroupTest, WithoutOnAllDone) {
   std::atomic<int> ran{0};
-  WorkerGroup group("plain", 3, [&](int) { ran.fetch_add(1); }, nullptr);
+  WorkerGroup group(
+      "plain", 3, [&](int) { ran.fetch_add(1); }, nullptr);
   group.Join();
   EXPECT_EQ(ran.load(), 3);
 }

@@ -77,10 +77,9 @@ Process::Process(const SpawnOptions& options) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   int out_pipe[2] = {-1, -1};
-  posix_spawn_file_actions_addopen(&actions, 0,
-                                   options.stdin_path.empty() ? "/dev/null"
-                                                              : options.stdin_path.c_str(),
-                                   O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(
+      &actions, 0, options.stdin_path.empty() ? "/dev/null" : options.stdin_path.c_str(), O_RDONLY,
+      0);
   if (options.stdout_path.empty()) {
     if (pipe2(out_pipe, O_CLOEXEC) != 0) ADD_FAILURE() << "pipe failed";
     posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
@@ -213,7 +212,8 @@ std::map<std::string, double> Sink::Metrics() {
     if (m.value.IsNumber()) out[m.name.GetString()] = m.value.GetDouble();
     if (m.value.IsObject() && std::string(m.name.GetString()) == "status_counts") {
       for (auto& s : m.value.GetObject()) {
-        if (s.value.IsNumber()) out[std::string("status:") + s.name.GetString()] = s.value.GetDouble();
+        if (s.value.IsNumber())
+          out[std::string("status:") + s.name.GetString()] = s.value.GetDouble();
       }
     }
   }
@@ -234,8 +234,8 @@ std::map<std::string, uint64_t> ParseSummary(const std::string& log) {
 }
 
 RunResult RunNf2ingest(const std::vector<std::string>& args,
-                       const std::map<std::string, std::string>& env,
-                       const std::string& stdin_path, std::chrono::milliseconds timeout) {
+                       const std::map<std::string, std::string>& env, const std::string& stdin_path,
+                       std::chrono::milliseconds timeout) {
   const std::string dir = TempDir();
   SpawnOptions opts;
   opts.argv = {BinPath("nf2ingest")};
@@ -286,8 +286,11 @@ std::vector<std::string> Sorted(std::vector<std::string> v) {
 }
 
 std::map<std::string, std::string> EnvFor(const Sink& sink) {
-  return {{"API", sink.url()}, {"KEY", "TEST_KEY"}, {"RETRY_INITIAL", "0.05"},
-          {"RETRY_MAX", "0.5"}, {"LOG_LEVEL", "INFO"}};
+  return {{"API", sink.url()},
+          {"KEY", "TEST_KEY"},
+          {"RETRY_INITIAL", "0.05"},
+          {"RETRY_MAX", "0.5"},
+          {"LOG_LEVEL", "INFO"}};
 }
 
 void ExpectBalanced(const RunResult& r) {

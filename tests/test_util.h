@@ -14,7 +14,7 @@
 
 namespace nf2::testing {
 
-std::string BinPath(const std::string& name);  // <build>/bin/name
+std::string BinPath(const std::string& name);    // <build>/bin/name
 std::string SharedPath(const std::string& rel);  // ../shared/rel
 std::string TempDir();                           // a fresh directory per call
 
@@ -25,9 +25,9 @@ std::vector<std::string> ReadLines(const std::string& path);
 struct SpawnOptions {
   std::vector<std::string> argv;
   std::map<std::string, std::string> env;  // added to (or replacing) the test's environment
-  std::string stdin_path;   // empty: /dev/null
-  std::string stdout_path;  // empty: a pipe readable with ReadStdoutLine
-  std::string stderr_path;  // empty: inherit
+  std::string stdin_path;                  // empty: /dev/null
+  std::string stdout_path;                 // empty: a pipe readable with ReadStdoutLine
+  std::string stderr_path;                 // empty: inherit
 };
 
 class Process {

@@ -22,8 +22,8 @@
 #include <string>
 #include <string_view>
 
-#include "stages/flow_generator.h"
 #include "netflow_v5.h"
+#include "stages/flow_generator.h"
 
 namespace flowgen {
 namespace {
