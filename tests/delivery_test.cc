@@ -370,6 +370,7 @@ TEST(Memory, AStalledApiHoldsTheInputInBoundedMemoryAndSigtermEndsInTime) {
   }
   EXPECT_GT(peak_kb, 0u);
   EXPECT_LT(peak_kb, 256u * 1024) << "peak RSS " << peak_kb << " KiB";
+  RecordProperty("peak_rss_kib", std::to_string(peak_kb));
   const auto stop = std::chrono::steady_clock::now();
   mapper.Signal(SIGTERM);
   auto code = mapper.Wait(seconds(10));
