@@ -218,11 +218,7 @@ TEST(Shutdown, SigtermInTheMiddleOfAStreamDeliversEverythingRead) {
   Sink sink({"--latency-ms", "5"});
   auto env = EnvFor(sink);
   env["BATCH_SIZE"] = "1000";
-  SpawnOptions opts;
-  opts.argv = {BinPath("nf2ingest"), fifo};
-  opts.env = env;
-  opts.stdout_path = dir + "/stdout";
-  opts.stderr_path = dir + "/stderr";
+  SpawnOptions opts = Nf2ingestOptions(dir, {fifo}, env);
   Process mapper(opts);
   FifoWriter writer(fifo, ReadLines(c.lines));
   // Let part of the stream through, then stop it while lines keep coming.

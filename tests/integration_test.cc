@@ -187,11 +187,7 @@ TEST(EndToEnd, LinesWrittenToAnOpenFifoArriveWithinTheFlushInterval) {
   Sink sink;
   auto env = EnvFor(sink);
   env["FLUSH_INTERVAL"] = "1";
-  SpawnOptions opts;
-  opts.argv = {BinPath("nf2ingest"), fifo};
-  opts.env = env;
-  opts.stdout_path = dir + "/stdout";
-  opts.stderr_path = dir + "/stderr";
+  SpawnOptions opts = Nf2ingestOptions(dir, {fifo}, env);
   Process mapper(opts);
   // Opening for writing blocks until nf2ingest has opened the FIFO to read.
   int wfd = open(fifo.c_str(), O_WRONLY);
@@ -226,11 +222,7 @@ TEST(EndToEnd, SigtermDrainsWhatWasRead) {
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   auto env = EnvFor(sink);
   env["FLUSH_INTERVAL"] = "30";  // only the drain can send the partial batch
-  SpawnOptions opts;
-  opts.argv = {BinPath("nf2ingest"), fifo};
-  opts.env = env;
-  opts.stdout_path = dir + "/stdout";
-  opts.stderr_path = dir + "/stderr";
+  SpawnOptions opts = Nf2ingestOptions(dir, {fifo}, env);
   Process mapper(opts);
   int wfd = open(fifo.c_str(), O_WRONLY);
   ASSERT_GE(wfd, 0);

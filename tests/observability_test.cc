@@ -92,11 +92,8 @@ TEST(ObservabilityTest, MetricsAgreeWithSummaryAndSink) {
   const std::string fifo = dir + "/in.fifo";
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
 
-  SpawnOptions opts;
-  opts.argv = {BinPath("nf2ingest"), "--metrics-addr=127.0.0.1:0", "--batch-size=100", fifo};
-  opts.env = EnvFor(sink);
-  opts.stdout_path = dir + "/stdout";
-  opts.stderr_path = dir + "/stderr";
+  SpawnOptions opts =
+      Nf2ingestOptions(dir, {"--metrics-addr=127.0.0.1:0", "--batch-size=100", fifo}, EnvFor(sink));
   Process p(opts);
   const int port = MetricsPort(opts.stderr_path);
   ASSERT_GT(port, 0) << ReadFile(opts.stderr_path);
@@ -149,12 +146,11 @@ TEST(ObservabilityTest, MetricsAgreeWithSummaryAndSink) {
 TEST(ObservabilityTest, HealthzTurns503WhenNothingGetsThrough) {
   Sink sink({"--fail-rate", "1.0"});
   const std::string dir = TempDir();
-  SpawnOptions opts;
-  opts.argv = {BinPath("nf2ingest"), "--metrics-addr=127.0.0.1:0", "--generate=200",
-               "--duration=30",      "--health-stall-seconds=1",   "--drain-timeout=0"};
-  opts.env = EnvFor(sink);
-  opts.stdout_path = dir + "/stdout";
-  opts.stderr_path = dir + "/stderr";
+  SpawnOptions opts =
+      Nf2ingestOptions(dir,
+                       {"--metrics-addr=127.0.0.1:0", "--generate=200", "--duration=30",
+                        "--health-stall-seconds=1", "--drain-timeout=0"},
+                       EnvFor(sink));
   Process p(opts);
   const int port = MetricsPort(opts.stderr_path);
   ASSERT_GT(port, 0) << ReadFile(opts.stderr_path);

@@ -233,17 +233,23 @@ std::map<std::string, uint64_t> ParseSummary(const std::string& log) {
   return out;
 }
 
+SpawnOptions Nf2ingestOptions(const std::string& dir, const std::vector<std::string>& args,
+                              const std::map<std::string, std::string>& env) {
+  SpawnOptions opts;
+  opts.argv = {BinPath("nf2ingest")};
+  opts.argv.insert(opts.argv.end(), args.begin(), args.end());
+  opts.env = env;
+  opts.stdout_path = dir + "/stdout";
+  opts.stderr_path = dir + "/stderr";
+  return opts;
+}
+
 RunResult RunNf2ingest(const std::vector<std::string>& args,
                        const std::map<std::string, std::string>& env, const std::string& stdin_path,
                        std::chrono::milliseconds timeout) {
   const std::string dir = TempDir();
-  SpawnOptions opts;
-  opts.argv = {BinPath("nf2ingest")};
-  for (const auto& a : args) opts.argv.push_back(a);
-  opts.env = env;
+  SpawnOptions opts = Nf2ingestOptions(dir, args, env);
   opts.stdin_path = stdin_path;
-  opts.stdout_path = dir + "/stdout";
-  opts.stderr_path = dir + "/stderr";
   RunResult result;
   {
     Process p(opts);

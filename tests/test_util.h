@@ -77,6 +77,11 @@ struct RunResult {
   std::map<std::string, uint64_t> summary;  // from the [SUMMARY] line
 };
 
+// Options to run nf2ingest with `args` and `env`, its stdout and stderr
+// going to `dir`/stdout and `dir`/stderr.
+SpawnOptions Nf2ingestOptions(const std::string& dir, const std::vector<std::string>& args,
+                              const std::map<std::string, std::string>& env);
+
 // Runs nf2ingest to completion (fails the test after `timeout`).
 RunResult RunNf2ingest(const std::vector<std::string>& args,
                        const std::map<std::string, std::string>& env,
