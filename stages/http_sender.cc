@@ -121,7 +121,7 @@ SenderStats HttpSender::stats() const {
 void HttpSender::StartRequest(std::unique_ptr<Batch> batch) {
   if (options_.discard_transport) {
     ++batch->attempts;
-    Resolve(std::move(batch), 202, "\n");
+    Resolve(std::move(batch), 202, "", "");
     return;
   }
   CURL* easy;
@@ -274,7 +274,7 @@ void HttpSender::Finish(CURL* easy, CURLcode result) {
   if (status == 0) {
     req->answer = curl_easy_strerror(result);
   }
-  Resolve(std::move(req->batch), status, req->answer + "\n" + req->retry_after);
+  Resolve(std::move(req->batch), status, req->answer, req->retry_after);
 }
 
 void HttpSender::Reject(std::unique_ptr<Batch> batch, long status, const std::string& answer) {
@@ -309,9 +309,8 @@ void HttpSender::Reject(std::unique_ptr<Batch> batch, long status, const std::st
                         " -> ", where));
 }
 
-void HttpSender::Resolve(std::unique_ptr<Batch> batch, long status, const std::string& detail) {
-  const std::string answer = detail.substr(0, detail.rfind('\n'));
-  const std::string retry_after = detail.substr(detail.rfind('\n') + 1);
+void HttpSender::Resolve(std::unique_ptr<Batch> batch, long status, const std::string& answer,
+                         const std::string& retry_after) {
   const size_t n = batch->records();
   const auto now = Clock::now();
   const std::string what = absl::StrCat("batch ", options_.run_id, "-", batch->id, " (", n,

@@ -100,7 +100,10 @@ class HttpSender {
 
   void StartRequest(std::unique_ptr<Batch> batch);
   void Finish(CURL* easy, CURLcode result);
-  void Resolve(std::unique_ptr<Batch> batch, long status, const std::string& answer);
+  // Decides a batch's fate from the API's answer (`retry_after`: the
+  // Retry-After header, empty when absent).
+  void Resolve(std::unique_ptr<Batch> batch, long status, const std::string& answer,
+               const std::string& retry_after);
   void Reject(std::unique_ptr<Batch> batch, long status, const std::string& answer);
   void ScheduleRetry(std::unique_ptr<Batch> batch, absl::Duration delay);
   // Admits a batch from the queue; false when it must wait (spool full).

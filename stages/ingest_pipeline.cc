@@ -59,10 +59,6 @@ void IngestPipeline::ParseWorker(int) {
     outcomes_->AddLines(counts.lines);
     outcomes_->AddFiltered(counts.filtered);
     outcomes_->AddInvalid(counts.invalid);
-    parsed_lines_ += counts.lines;
-    parsed_records_ += counts.records;
-    parsed_filtered_ += counts.filtered;
-    parsed_invalid_ += counts.invalid;
     unknown_proto_ += counts.unknown_proto;
     if (!records->records.empty()) q_records_->Push(std::move(records));
   }
@@ -218,11 +214,7 @@ absl::Status IngestPipeline::Run() {
 
 PipelineStats IngestPipeline::stats() const {
   PipelineStats s;
-  s.parse.lines = parsed_lines_.load();
-  s.parse.records = parsed_records_.load();
-  s.parse.filtered = parsed_filtered_.load();
-  s.parse.invalid = parsed_invalid_.load();
-  s.parse.unknown_proto = unknown_proto_.load();
+  s.unknown_proto = unknown_proto_.load();
   s.sender = sender_stats_;
   s.generator = generator_stats_;
   return s;

@@ -267,7 +267,7 @@ int main(int argc, char** argv) {
   nf2::LogInfo(absl::StrCat("[STATS] requests=", stats.sender.requests, " by_status={", requests,
                             "} retries=", stats.sender.retries, " splits=", stats.sender.splits,
                             " dead_lettered_batches=", stats.sender.dead_lettered,
-                            " unknown_proto=", stats.parse.unknown_proto));
+                            " unknown_proto=", stats.unknown_proto));
   if (spool) {
     nf2::LogAlways(absl::StrCat(
         "[REPLAY] records from earlier runs: delivered=", stats.sender.replayed_delivered,
