@@ -12,8 +12,6 @@ namespace {
 
 constexpr uint32_t Bit(Field f) { return 1u << static_cast<int>(f); }
 
-// Parses a textual IP address exactly as inet_pton does (no zone ids, no
-// leading zeros in IPv4), without allocating.
 // Dotted-quad IPv4 exactly as inet_pton(AF_INET) accepts it: four decimal
 // parts 0..255, no leading zeros. Most flows are IPv4; this skips the copy
 // and the libc call for them.
@@ -35,6 +33,8 @@ bool IsIpv4(std::string_view s) {
   }
 }
 
+// A textual IP address exactly as inet_pton accepts it (no zone ids), without
+// allocating.
 bool IsIpAddress(std::string_view s) {
   if (s.empty() || s.size() > kMaxIpText) return false;
   if (s.find(':') == std::string_view::npos) return IsIpv4(s);
@@ -42,8 +42,7 @@ bool IsIpAddress(std::string_view s) {
   std::memcpy(buf, s.data(), s.size());
   buf[s.size()] = '\0';
   unsigned char addr[16];
-  if (s.find(':') != std::string_view::npos) return inet_pton(AF_INET6, buf, addr) == 1;
-  return inet_pton(AF_INET, buf, addr) == 1;
+  return inet_pton(AF_INET6, buf, addr) == 1;
 }
 
 bool ParseDecimalUint(std::string_view s, uint64_t* out) {
