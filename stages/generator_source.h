@@ -28,7 +28,7 @@ struct GeneratorSourceOptions {
   double rate = 1000;  // lines per second
   absl::Duration duration = absl::Seconds(10);
   uint64_t seed = 1;
-  size_t chunk_bytes = 256 * 1024;
+  size_t chunk_bytes = 1024 * 1024;
 };
 
 struct GeneratorStats {

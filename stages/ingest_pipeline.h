@@ -32,7 +32,7 @@ struct PipelineOptions {
   int parser_threads = 1;
   int mapper_threads = 1;
   int assembler_threads = 1;
-  size_t queue_chunks = 8;  // capacity of each chunk queue
+  size_t queue_chunks = 4;  // capacity of each chunk queue
   size_t batch_size = 200;  // records per batch (BATCH_SIZE, already clamped)
   absl::Duration flush_interval = absl::Seconds(1);
   BatchLimits limits;

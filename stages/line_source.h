@@ -22,7 +22,7 @@ namespace nf2 {
 
 struct LineSourceOptions {
   std::vector<std::string> inputs;  // paths; "-" is stdin
-  size_t chunk_bytes = 256 * 1024;
+  size_t chunk_bytes = 1024 * 1024;
   size_t max_line_bytes = 1024 * 1024;  // longer lines are counted invalid
 };
 
