@@ -2,6 +2,9 @@
 // validation, and that the key never leaks into a message.
 #include "tools/nf2ingest/config.h"
 
+#include <sched.h>
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -10,6 +13,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tools/nf2ingest/cpu_budget.h"
 
 namespace nf2 {
 namespace {
@@ -392,6 +396,49 @@ TEST(ConfigTest, HelpFlag) {
        {"http://telemetry-api:8080", "gw-local", "5242880", "51200", "10000", "INFO"}) {
     EXPECT_THAT(help, HasSubstr(def));
   }
+}
+
+TEST(CpuBudgetTest, ReadsCgroupV2Quota) {
+  EXPECT_EQ(CpusFromCgroupV2("max 100000\n"), std::nullopt);
+  EXPECT_EQ(CpusFromCgroupV2("200000 100000\n"), 2u);
+  EXPECT_EQ(CpusFromCgroupV2("150000 100000"), 2u);  // 1.5 CPUs: two threads can use them
+  EXPECT_EQ(CpusFromCgroupV2("10000 100000"), 1u);
+  EXPECT_EQ(CpusFromCgroupV2("garbage"), std::nullopt);
+  EXPECT_EQ(CpusFromCgroupV2(""), std::nullopt);
+}
+
+TEST(CpuBudgetTest, ReadsCgroupV1Quota) {
+  EXPECT_EQ(CpusFromCgroupV1("-1\n", "100000\n"), std::nullopt);
+  EXPECT_EQ(CpusFromCgroupV1("300000\n", "100000\n"), 3u);
+  EXPECT_EQ(CpusFromCgroupV1("50000", "0"), std::nullopt);
+  EXPECT_EQ(CpusFromCgroupV1("x", "100000"), std::nullopt);
+}
+
+unsigned AffinityCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  EXPECT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+  return static_cast<unsigned>(CPU_COUNT(&set));
+}
+
+TEST(CpuBudgetTest, TheQuotaUnderTheCgroupRootCapsTheAffinityCount) {
+  const std::string root = ::testing::TempDir() + "/config_test_cgroup";
+  ::mkdir(root.c_str(), 0700);
+  // No cgroup files at all: the affinity mask decides.
+  EXPECT_EQ(CpuBudget(root), AffinityCpus());
+  { std::ofstream(root + "/cpu.max") << "100000 100000\n"; }
+  EXPECT_EQ(CpuBudget(root), 1u);
+  { std::ofstream(root + "/cpu.max") << "max 100000\n"; }
+  EXPECT_EQ(CpuBudget(root), AffinityCpus());
+  // A quota above the affinity count does not raise it.
+  { std::ofstream(root + "/cpu.max") << "6400000 100000\n"; }
+  EXPECT_EQ(CpuBudget(root), AffinityCpus());
+}
+
+TEST(CpuBudgetTest, ThreadPoolsDefaultToTheBudget) {
+  auto cfg = Load({});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->pipeline.parser_threads, static_cast<int>(CpuBudget()));
 }
 
 }  // namespace

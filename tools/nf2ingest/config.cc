@@ -6,7 +6,6 @@
 #include <fstream>
 #include <map>
 #include <optional>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -16,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "stages/absl_compat.h"
 #include "stages/flow_record_json.h"
+#include "tools/nf2ingest/cpu_budget.h"
 
 namespace nf2 {
 namespace {
@@ -27,10 +27,9 @@ struct Setting {
   const char* help;
 };
 
-std::string DefaultThreads() {
-  unsigned n = std::thread::hardware_concurrency();
-  return std::to_string(n == 0 ? 1 : n);
-}
+// One thread per pool per CPU this process may use (affinity and cgroup
+// quota, not the machine's count).
+std::string DefaultThreads() { return std::to_string(CpuBudget()); }
 
 const std::vector<Setting>& Settings() {
   static const auto* settings = new std::vector<Setting>{
