@@ -1,10 +1,11 @@
 // The fused ceiling loop of issue 4 over a goflow2 JSON file, for bench/e2e.sh:
 // each thread reads its share of the file (pread, 1 MiB blocks, from the page
-// cache) and runs simdjson parse + hand serialization + libdeflate L1 over
+// cache) and runs simdjson parse + hand serialization + gzip L1 (nf2ingest's
+// default compressor unless --gzip-impl says otherwise) over
 // 5000-record bodies in one loop: no queues, no hand-offs, no HTTP. What the
 // hardware allows for this job; nf2ingest is compared against it.
 //
-//   bench_fused [--threads N] [--batch-size N] [--preload] FILE
+//   bench_fused [--threads N] [--batch-size N] [--gzip-impl NAME] [--preload] FILE
 //
 // --threads defaults to hardware_concurrency. --preload reads the whole file
 // into memory first and times only the loop. Prints one line:
@@ -31,7 +32,9 @@ using nf2::kLinePadding;
 using nf2::bench::FusedLoop;
 
 [[noreturn]] void Usage() {
-  std::fprintf(stderr, "usage: bench_fused [--threads N] [--batch-size N] [--preload] FILE\n");
+  std::fprintf(stderr,
+               "usage: bench_fused [--threads N] [--batch-size N] [--gzip-impl NAME] [--preload] "
+               "FILE\n");
   std::exit(2);
 }
 
@@ -92,6 +95,7 @@ void RunRange(int fd, off_t begin, off_t end, FusedLoop* loop) {
 int main(int argc, char** argv) {
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   size_t batch_size = 5000;
+  nf2::GzipImpl gzip_impl = nf2::kDefaultGzipImpl;
   bool preload = false;
   std::string path;
   for (int i = 1; i < argc; ++i) {
@@ -100,6 +104,10 @@ int main(int argc, char** argv) {
       threads = std::atoi(argv[++i]);
     } else if (a == "--batch-size" && i + 1 < argc) {
       batch_size = static_cast<size_t>(std::atol(argv[++i]));
+    } else if (a == "--gzip-impl" && i + 1 < argc) {
+      auto impl = nf2::GzipImplFromName(argv[++i]);
+      if (!impl.ok()) Usage();
+      gzip_impl = *impl;
     } else if (a == "--preload") {
       preload = true;
     } else if (!a.empty() && a[0] != '-' && path.empty()) {
@@ -135,7 +143,8 @@ int main(int argc, char** argv) {
   }
 
   std::vector<std::unique_ptr<FusedLoop>> loops;
-  for (int t = 0; t < threads; ++t) loops.push_back(std::make_unique<FusedLoop>(batch_size, 1));
+  for (int t = 0; t < threads; ++t)
+    loops.push_back(std::make_unique<FusedLoop>(batch_size, gzip_impl, 1));
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {

@@ -208,6 +208,8 @@ void BM_BatchEncode(benchmark::State& state, bool gzip, GzipImpl impl, int level
   }
 }
 BENCHMARK_CAPTURE(BM_BatchEncode, plain, false, GzipImpl::kLibdeflate, 1)->UseManualTime();
+BENCHMARK_CAPTURE(BM_BatchEncode, isal_L1, true, GzipImpl::kIsal, 1)->UseManualTime();
+BENCHMARK_CAPTURE(BM_BatchEncode, isal_L3, true, GzipImpl::kIsal, 3)->UseManualTime();
 BENCHMARK_CAPTURE(BM_BatchEncode, libdeflate_L1, true, GzipImpl::kLibdeflate, 1)->UseManualTime();
 BENCHMARK_CAPTURE(BM_BatchEncode, libdeflate_L6, true, GzipImpl::kLibdeflate, 6)->UseManualTime();
 BENCHMARK_CAPTURE(BM_BatchEncode, zlib_L1, true, GzipImpl::kZlib, 1)->UseManualTime();
@@ -257,10 +259,11 @@ void BM_QueueHandoff(benchmark::State& state) {
 BENCHMARK(BM_QueueHandoff)->UseRealTime();
 
 // The fused ceiling loop of issue 4 on one core: simdjson + hand serializer +
-// libdeflate L1 over 5000-record bodies, no queues, no threads.
+// gzip L1 (nf2ingest's default compressor) over 5000-record bodies, no queues,
+// no threads.
 void BM_FusedCeiling(benchmark::State& state) {
   const Corpus& c = TheCorpus();
-  FusedLoop loop(kBatchSize, 1);
+  FusedLoop loop(kBatchSize, kDefaultGzipImpl, 1);
   StageTimer timer(c);
   size_t i = 0;
   for (auto _ : state) {

@@ -171,10 +171,10 @@ std::vector<std::unique_ptr<LineChunk>> SplitIntoChunks(std::string_view lines,
   return chunks;
 }
 
-FusedLoop::FusedLoop(size_t batch_size, int gzip_level)
+FusedLoop::FusedLoop(size_t batch_size, GzipImpl gzip_impl, int gzip_level)
     : batch_size_(batch_size),
       parser_(MakeLineParser(JsonParserKind::kSimdjson)),
-      gzip_(MakeGzipCompressor(GzipImpl::kLibdeflate, gzip_level)) {
+      gzip_(MakeGzipCompressor(gzip_impl, gzip_level)) {
   body_.reserve(batch_size * 256 + 128);
   body_ = kPrefix;
 }

@@ -1,7 +1,8 @@
 // Shared by the benchmark binaries: a flowgen corpus (in memory, cut into the
 // same 256 KiB line chunks LineSource hands out, or written once to a file
 // under /tmp), and the "fused ceiling" loop of issue 4 (one thread: simdjson
-// parse + hand serialization + libdeflate L1 over BATCH_SIZE-record bodies,
+// parse + hand serialization + gzip L1 (nf2ingest's default compressor, or
+// another) over BATCH_SIZE-record bodies,
 // with no queues and no threads in between).
 #ifndef NF2INGEST_BENCH_BENCH_SUPPORT_H_
 #define NF2INGEST_BENCH_BENCH_SUPPORT_H_
@@ -84,7 +85,8 @@ class PairedBaseline {
 // readable bytes after `size`); Finish() compresses the last partial body.
 class FusedLoop {
  public:
-  explicit FusedLoop(size_t batch_size = 5000, int gzip_level = 1);
+  explicit FusedLoop(size_t batch_size = 5000, GzipImpl gzip_impl = kDefaultGzipImpl,
+                     int gzip_level = 1);
   void Feed(const char* data, size_t size, size_t readable);
   void Finish();
 

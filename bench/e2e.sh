@@ -8,9 +8,9 @@
 # nf2ingest `runs` times (default 3) under /usr/bin/time -v; every run prints
 # records/s (wall), CPU seconds per million records (user + sys) and peak RSS,
 # then the medians. Each run also times the fused ceiling loop of issue 4
-# (bench_fused: simdjson + hand serialization + libdeflate L1 over 5000-record
-# bodies, one loop per core, no queues, no HTTP) over the same file, and the
-# ratio nf2ingest / fused is printed.
+# (bench_fused: simdjson + hand serialization + gzip L1 with nf2ingest's default
+# compressor over 5000-record bodies, one loop per core, no queues, no HTTP)
+# over the same file, and the ratio nf2ingest / fused is printed.
 #
 # --seed-compare also runs bench/seed_mapper.py (seed-style Python: json.loads,
 # requests, gzip over 50 KB) and nf2ingest over SEED_RECORDS (default 200000)

@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config git ca-certificates curl time
-  libcurl4-openssl-dev zlib1g-dev libdeflate-dev rapidjson-dev libsimdjson-dev
+  libcurl4-openssl-dev zlib1g-dev libdeflate-dev libisal-dev rapidjson-dev libsimdjson-dev
   libabsl-dev libconcurrentqueue-dev libreaderwriterqueue-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-requests nginx-light

@@ -1,5 +1,6 @@
-// gzip behind one small interface: zlib (the baseline) and libdeflate (faster
-// for whole buffers, which is all we compress).
+// gzip behind one small interface: zlib (the baseline), libdeflate and Intel
+// ISA-L's igzip (both faster for whole buffers, which is all we compress; the
+// default is the fastest in bench/, see bench/README.md).
 #ifndef NF2INGEST_STAGES_GZIP_H_
 #define NF2INGEST_STAGES_GZIP_H_
 
@@ -12,10 +13,14 @@
 
 namespace nf2 {
 
-enum class GzipImpl { kLibdeflate, kZlib };
+enum class GzipImpl { kLibdeflate, kZlib, kIsal };
+
+// nf2ingest's default (GZIP_IMPL): the fastest in bench_stages BM_BatchEncode.
+inline constexpr GzipImpl kDefaultGzipImpl = GzipImpl::kIsal;
 
 absl::StatusOr<GzipImpl> GzipImplFromName(std::string_view name);
-// Checks that `level` is valid for `impl` (zlib 1..9, libdeflate 1..12).
+// Checks that `level` is valid for `impl` (zlib 1..9, libdeflate 1..12,
+// isal 0..3).
 absl::Status ValidateGzipLevel(GzipImpl impl, int level);
 
 class GzipCompressor {

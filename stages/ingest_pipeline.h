@@ -38,7 +38,7 @@ struct PipelineOptions {
   BatchLimits limits;
   std::string collector_id = "gw-local";
   JsonParserKind json_parser = JsonParserKind::kSimdjson;
-  GzipImpl gzip_impl = GzipImpl::kLibdeflate;
+  GzipImpl gzip_impl = kDefaultGzipImpl;
   int gzip_level = 1;
   SenderOptions sender;
   // Read no input: only replay the spool (`sender.spool`), e.g. --replay.

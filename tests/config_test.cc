@@ -398,6 +398,24 @@ TEST(ConfigTest, HelpFlag) {
   }
 }
 
+TEST(ConfigTest, GzipImplementationAndLevel) {
+  auto cfg = Load({});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->pipeline.gzip_impl, GzipImpl::kIsal);
+  EXPECT_EQ(cfg->pipeline.gzip_level, 1);
+  // Each implementation has its own range.
+  cfg = Load({{"GZIP_LEVEL", "0"}});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->pipeline.gzip_level, 0);
+  cfg = Load({{"GZIP_IMPL", "libdeflate"}, {"GZIP_LEVEL", "12"}});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->pipeline.gzip_impl, GzipImpl::kLibdeflate);
+  EXPECT_THAT(ErrorOf({{"GZIP_LEVEL", "4"}}), HasSubstr("--gzip-level"));
+  EXPECT_THAT(ErrorOf({{"GZIP_IMPL", "libdeflate"}, {"GZIP_LEVEL", "0"}}), HasSubstr("GZIP_LEVEL"));
+  EXPECT_THAT(ErrorOf({{"GZIP_LEVEL", "4294967297"}}), HasSubstr("--gzip-level"));
+  EXPECT_THAT(ErrorOf({{"GZIP_IMPL", "brotli"}}), HasSubstr("--gzip-impl"));
+}
+
 TEST(CpuBudgetTest, ReadsCgroupV2Quota) {
   EXPECT_EQ(CpusFromCgroupV2("max 100000\n"), std::nullopt);
   EXPECT_EQ(CpusFromCgroupV2("200000 100000\n"), 2u);

@@ -1,10 +1,11 @@
-// gzip: both implementations produce gzip (RFC 1952) that zlib reads back,
+// gzip: every implementation produces gzip (RFC 1952) that zlib reads back,
 // and Gunzip refuses what is not gzip or would grow past its limit.
 #include "stages/gzip.h"
 
 #include <cstdint>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -37,15 +38,43 @@ std::string Compress(GzipImpl impl, int level, const std::string& in) {
   return out;
 }
 
+// Bytes that do not compress: the output is larger than the input.
+std::string RandomBytes(size_t size, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(size, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+constexpr GzipImpl kAllImpls[] = {GzipImpl::kIsal, GzipImpl::kLibdeflate, GzipImpl::kZlib};
+
 class GzipTest : public ::testing::TestWithParam<GzipImpl> {};
 
-INSTANTIATE_TEST_SUITE_P(BothImpls, GzipTest,
-                         ::testing::Values(GzipImpl::kLibdeflate, GzipImpl::kZlib),
-                         [](const auto& info) {
-                           return info.param == GzipImpl::kLibdeflate ? "libdeflate" : "zlib";
+INSTANTIATE_TEST_SUITE_P(AllImpls, GzipTest, ::testing::ValuesIn(kAllImpls),
+                         [](const auto& info) -> std::string {
+                           switch (info.param) {
+                             case GzipImpl::kIsal:
+                               return "isal";
+                             case GzipImpl::kLibdeflate:
+                               return "libdeflate";
+                             case GzipImpl::kZlib:
+                               return "zlib";
+                           }
+                           return "unknown";
                          });
 
-int MaxLevel(GzipImpl impl) { return impl == GzipImpl::kZlib ? 9 : 12; }
+// The lowest, the default, a middle and the highest level of each.
+std::vector<int> Levels(GzipImpl impl) {
+  switch (impl) {
+    case GzipImpl::kIsal:
+      return {0, 1, 2, 3};
+    case GzipImpl::kLibdeflate:
+      return {1, 6, 12};
+    case GzipImpl::kZlib:
+      break;
+  }
+  return {1, 6, 9};
+}
 
 TEST_P(GzipTest, RoundTrips) {
   const std::vector<std::string> inputs = {"",
@@ -53,8 +82,9 @@ TEST_P(GzipTest, RoundTrips) {
                                            "hello, gzip",
                                            std::string(100000, 'x'),
                                            MakeInput(64 * 1024, 1),
-                                           MakeInput(5 * kMiB, 2)};
-  for (int level : {1, 6, MaxLevel(GetParam())}) {
+                                           MakeInput(5 * kMiB, 2),
+                                           RandomBytes(300000, 3)};
+  for (int level : Levels(GetParam())) {
     for (const std::string& in : inputs) {
       SCOPED_TRACE("level " + std::to_string(level) + " size " + std::to_string(in.size()));
       const std::string gz = Compress(GetParam(), level, in);
@@ -84,8 +114,14 @@ TEST_P(GzipTest, CompressesRedundantData) {
 
 TEST_P(GzipTest, CompressorIsReusable) {
   auto c = MakeGzipCompressor(GetParam(), 1);
-  for (uint64_t seed = 0; seed < 5; ++seed) {
-    const std::string in = MakeInput(1000 + 50000 * seed, seed);
+  // Growing, then small again, then incompressible: scratch buffers are reused.
+  std::vector<std::string> inputs;
+  for (uint64_t seed = 0; seed < 5; ++seed) inputs.push_back(MakeInput(1000 + 50000 * seed, seed));
+  inputs.push_back("tiny");
+  inputs.push_back(RandomBytes(150000, 7));
+  inputs.push_back(MakeInput(3000, 8));
+  for (size_t seed = 0; seed < inputs.size(); ++seed) {
+    const std::string& in = inputs[seed];
     std::string out;
     ASSERT_TRUE(c->Compress(in, &out).ok());
     auto back = Gunzip(out);
@@ -102,12 +138,16 @@ TEST(GzipLevelTest, ValidateGzipLevelBounds) {
   EXPECT_FALSE(ValidateGzipLevel(GzipImpl::kLibdeflate, 0).ok());
   for (int l = 1; l <= 12; ++l) EXPECT_TRUE(ValidateGzipLevel(GzipImpl::kLibdeflate, l).ok()) << l;
   EXPECT_FALSE(ValidateGzipLevel(GzipImpl::kLibdeflate, 13).ok());
+  EXPECT_FALSE(ValidateGzipLevel(GzipImpl::kIsal, -1).ok());
+  for (int l = 0; l <= 3; ++l) EXPECT_TRUE(ValidateGzipLevel(GzipImpl::kIsal, l).ok()) << l;
+  EXPECT_FALSE(ValidateGzipLevel(GzipImpl::kIsal, 4).ok());
   EXPECT_EQ(ValidateGzipLevel(GzipImpl::kZlib, 10).code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(GzipLevelTest, ImplFromName) {
   EXPECT_EQ(*GzipImplFromName("libdeflate"), GzipImpl::kLibdeflate);
   EXPECT_EQ(*GzipImplFromName("zlib"), GzipImpl::kZlib);
+  EXPECT_EQ(*GzipImplFromName("isal"), GzipImpl::kIsal);
   EXPECT_FALSE(GzipImplFromName("gzip").ok());
   EXPECT_FALSE(GzipImplFromName("").ok());
   EXPECT_FALSE(GzipImplFromName("ZLIB").ok());
@@ -124,8 +164,8 @@ TEST(GunzipTest, RejectsGarbage) {
 
 TEST(GunzipTest, RejectsTruncatedData) {
   const std::string in = MakeInput(200000, 3);
-  for (GzipImpl impl : {GzipImpl::kLibdeflate, GzipImpl::kZlib}) {
-    const std::string gz = Compress(impl, 6, in);
+  for (GzipImpl impl : kAllImpls) {
+    const std::string gz = Compress(impl, 1, in);
     for (size_t keep : {size_t{0}, size_t{5}, size_t{10}, gz.size() / 3, gz.size() / 2,
                         gz.size() - 8, gz.size() - 4, gz.size() - 1}) {
       EXPECT_FALSE(Gunzip(gz.substr(0, keep)).ok()) << "kept " << keep << " of " << gz.size();

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -44,8 +45,8 @@ const std::vector<Setting>& Settings() {
       {"max-payload-size", "MAX_PAYLOAD_SIZE", "5242880",
        "hard cap on bytes per request, on the wire"},
       {"gzip-threshold", "GZIP_THRESHOLD", "51200", "gzip bodies larger than this many bytes"},
-      {"gzip-impl", "GZIP_IMPL", "libdeflate", "gzip implementation: libdeflate or zlib"},
-      {"gzip-level", "GZIP_LEVEL", "1", "gzip level (zlib 1..9, libdeflate 1..12)"},
+      {"gzip-impl", "GZIP_IMPL", "isal", "gzip implementation: isal, libdeflate or zlib"},
+      {"gzip-level", "GZIP_LEVEL", "1", "gzip level (isal 0..3, libdeflate 1..12, zlib 1..9)"},
       {"json-parser", "JSON_PARSER", "simdjson", "JSON parser: simdjson or rapidjson"},
       {"log-level", "LOG_LEVEL", "INFO", "DEBUG, INFO, WARN or ERROR"},
       {"max-in-flight", "MAX_IN_FLIGHT", "4", "concurrent POST requests"},
@@ -319,8 +320,9 @@ absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const Ge
   auto impl = GzipImplFromName(r.Str("gzip-impl"));
   if (!impl.ok()) return Bad(r.Find("gzip-impl"), r.Str("gzip-impl"), impl.status().message());
   p.gzip_impl = *impl;
-  ASSIGN_OR_RETURN(level, r.PositiveInt("gzip-level", 12));
-  if (auto st = ValidateGzipLevel(p.gzip_impl, static_cast<int>(level)); !st.ok()) {
+  ASSIGN_OR_RETURN(level, r.NonNegativeInt("gzip-level"));
+  if (auto st = ValidateGzipLevel(p.gzip_impl, static_cast<int>(std::min<int64_t>(level, 1000)));
+      !st.ok()) {
     return Bad(r.Find("gzip-level"), r.Str("gzip-level"), st.message());
   }
   p.gzip_level = static_cast<int>(level);
