@@ -41,6 +41,10 @@ STAGE_FILTER = (
 )
 PIPELINE_FILTER = "^BM_Pipeline/threads:(1|2)/.*$"
 
+# ~1.0-1.3 when its two threads sleep on futexes, ~5-6 when they run side by
+# side and never sleep; which one a run gets depends on the neighbours.
+BIMODAL = {"BM_QueueHandoff/real_time"}
+
 # The same corpus in both modes, so one baseline.json serves both: 1024 lines
 # (1 MB, four 256 KiB chunks) keep the stage benchmarks in cache, where the
 # memory traffic of the neighbours matters least; 50 000 lines for the
@@ -177,7 +181,10 @@ def update(args, runs):
         per_run = [r[n] for r in runs if n in r]
         rates[n] = round(statistics.median(statistics.median(s["rate"]) for s in per_run))
         if n != BASELINE_NAME:
-            ratios[n] = round(statistics.median(statistics.median(s["ratio"]) for s in per_run), 6)
+            # A bimodal benchmark is recorded at its low mode (the lowest
+            # sample), so the other mode can never fail it.
+            pick = min if n in BIMODAL else statistics.median
+            ratios[n] = round(pick(pick(s["ratio"]) for s in per_run), 6)
     old = {}
     if os.path.exists(args.baseline):
         with open(args.baseline) as f:
