@@ -58,38 +58,9 @@ bool ParseDecimalUint(std::string_view s, uint64_t* out) {
 
 }  // namespace
 
-Field RecordBuilder::Lookup(std::string_view key) {
-  // Switch on length first: most of goflow2's 50 keys are rejected by one
-  // comparison or none.
-  switch (key.size()) {
-    case 4:
-      if (key == "type") return Field::kType;
-      break;
-    case 5:
-      if (key == "bytes") return Field::kBytes;
-      if (key == "proto") return Field::kProto;
-      if (key == "in_if") return Field::kInIf;
-      break;
-    case 6:
-      if (key == "out_if") return Field::kOutIf;
-      break;
-    case 7:
-      if (key == "packets") return Field::kPackets;
-      break;
-    case 8:
-      if (key == "src_addr") return Field::kSrcAddr;
-      if (key == "dst_addr") return Field::kDstAddr;
-      if (key == "src_port") return Field::kSrcPort;
-      if (key == "dst_port") return Field::kDstPort;
-      break;
-    case 16:
-      if (key == "time_received_ns") return Field::kTimeReceivedNs;
-      break;
-    case 18:
-      if (key == "time_flow_start_ns") return Field::kTimeFlowStartNs;
-      break;
-    default:
-      break;
+Field RecordBuilder::LookupCandidate(std::string_view key) {
+  for (const MappedKey& k : kMappedKeys) {
+    if (k.name == key) return k.field;
   }
   return Field::kNone;
 }

@@ -961,5 +961,19 @@ TEST(ParsersAgree, OnMutatedFixtureLines) {
   EXPECT_GT(invalid, kCases / 5);
 }
 
+// Lookup's first step filters on first letter and length; every mapped key
+// must still be found, and keys that pass the filter but differ must not.
+TEST(RecordBuilderLookupTest, FindsEveryMappedKeyAndNothingElse) {
+  for (const MappedKey& k : kMappedKeys)
+    EXPECT_EQ(RecordBuilder::Lookup(k.name), k.field) << k.name;
+  for (const char* other :
+       {"time_flow_end_ns", "src_vlan", "dst_vlan", "src_mac", "etype", "in_iff", "in_i", "", "t",
+        "TYPE", "type ", "\x80\x81", "sampler_address"}) {
+    EXPECT_EQ(RecordBuilder::Lookup(other), Field::kNone) << other;
+  }
+  EXPECT_EQ(RecordBuilder::Lookup(std::string(70, 't')), Field::kNone);
+  EXPECT_EQ(RecordBuilder::Lookup(std::string_view("src_addr\0", 9)), Field::kNone);
+}
+
 }  // namespace
 }  // namespace nf2
