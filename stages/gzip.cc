@@ -171,7 +171,7 @@ absl::StatusOr<std::string> Gunzip(std::string_view in, size_t max_output) {
     }
     // Never inflate past the limit: ask for at most what is left of it
     // (plus one byte, to tell "exactly at the limit" from "over it").
-    const size_t step = std::min<size_t>(64 * 1024, max_output + 1 - out.size());
+    const size_t step = std::min<size_t>(size_t{64} * 1024, max_output + 1 - out.size());
     size_t old = out.size();
     out.resize(old + step);
     zs.next_out = reinterpret_cast<Bytef*>(out.data() + old);
