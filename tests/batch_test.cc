@@ -57,7 +57,7 @@ class FailingCompressor final : public GzipCompressor {
   }
 };
 
-enum class Codec { kLibdeflate, kZlib, kStored };
+enum class Codec { kLibdeflate, kZlib, kStored, kIsal };
 
 std::unique_ptr<GzipCompressor> MakeCompressor(Codec codec, int level) {
   switch (codec) {
@@ -67,6 +67,8 @@ std::unique_ptr<GzipCompressor> MakeCompressor(Codec codec, int level) {
       return MakeGzipCompressor(GzipImpl::kZlib, level);
     case Codec::kStored:
       return std::make_unique<StoredGzipCompressor>();
+    case Codec::kIsal:
+      return MakeGzipCompressor(GzipImpl::kIsal, level % 4);  // its levels are 0..3
   }
   return nullptr;
 }
@@ -271,7 +273,7 @@ TEST(BatchEncoderTest, RandomConfigurationsKeepEveryInvariant) {
       return static_cast<size_t>(std::exp(d(rng)));
     };
     const std::string collector_id = CollectorIds()[rng() % CollectorIds().size()];
-    const Codec codec = static_cast<Codec>(rng() % 3);
+    const Codec codec = static_cast<Codec>(rng() % 4);
     const int level = static_cast<int>(uniform(1, 9));
     const bool random_pad = rng() % 2 == 0;
     BatchLimits limits;
@@ -354,7 +356,7 @@ TEST(BatchEncoderTest, SealSplitsWhenGzipDoesNotShrinkEnough) {
   limits.max_wire_bytes = 20000;
   limits.gzip_threshold = 1000;
   limits.max_records = 10000;
-  for (Codec codec : {Codec::kStored, Codec::kZlib}) {
+  for (Codec codec : {Codec::kStored, Codec::kZlib, Codec::kIsal}) {
     std::atomic<uint64_t> ids{1};
     BatchEncoder enc(limits, collector_id, MakeCompressor(codec, 1), &ids);
     auto b = enc.Begin();
