@@ -43,6 +43,16 @@ class BoundedQueue {
     if (on_push_) on_push_();
   }
 
+  // Waits up to `timeout` for room. On success the item is moved in and true
+  // is returned; on timeout `item` is left with the caller.
+  bool PushWait(Item& item, std::chrono::microseconds timeout) {
+    if (!free_slots_.wait(timeout.count())) return false;
+    depth_.fetch_add(1, std::memory_order_acq_rel);
+    queue_.enqueue(std::move(item));
+    if (on_push_) on_push_();
+    return true;
+  }
+
   // Ends the stream: call once every producer has returned from Push. The
   // null markers it queues only wake blocked consumers; the end itself is
   // "closed and empty", because moodycamel keeps FIFO order per producer

@@ -40,23 +40,55 @@ uint64_t LogLinearHistogram::count() const {
   return n;
 }
 
-uint64_t LogLinearHistogram::Percentile(double q) const {
-  const uint64_t total = count();
+namespace {
+
+// The q-th percentile over bucket counts count_of(i): the top of the bucket
+// holding the value of rank ceil(q * total), capped at `max`.
+template <typename CountOf>
+uint64_t PercentileOfCounts(CountOf count_of, uint64_t total, uint64_t max, double q) {
   if (total == 0) return 0;
   q = std::min(std::max(q, 0.0), 1.0);
   // The rank of the value asked for, 1-based: p50 of 2 values is the first.
   uint64_t rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(total)));
   rank = std::max<uint64_t>(rank, 1);
   uint64_t seen = 0;
-  for (size_t i = 0; i < kBuckets; ++i) {
-    seen += buckets_[i].load(std::memory_order_relaxed);
-    if (seen >= rank) return std::min(BucketHighest(i), max());
+  for (size_t i = 0; i < LogLinearHistogram::kBuckets; ++i) {
+    seen += count_of(i);
+    if (seen >= rank) return std::min(LogLinearHistogram::BucketHighest(i), max);
   }
-  return max();
+  return max;
+}
+
+}  // namespace
+
+uint64_t LogLinearHistogram::Percentile(double q) const {
+  return PercentileOfCounts(
+      [this](size_t i) { return buckets_[i].load(std::memory_order_relaxed); }, count(), max(), q);
 }
 
 Percentiles LogLinearHistogram::Summary() const {
   return {Percentile(0.50), Percentile(0.90), Percentile(0.99), Percentile(0.999), max()};
+}
+
+LogLinearHistogram::Snapshot LogLinearHistogram::TakeSnapshot() const {
+  Snapshot s(kBuckets);
+  for (size_t i = 0; i < kBuckets; ++i) s[i] = buckets_[i].load(std::memory_order_relaxed);
+  return s;
+}
+
+Percentiles LogLinearHistogram::SummarySince(const Snapshot& before, uint64_t* count) const {
+  Snapshot delta = TakeSnapshot();
+  uint64_t total = 0, top = 0;
+  for (size_t i = 0; i < kBuckets; ++i) {
+    delta[i] -= i < before.size() ? std::min(before[i], delta[i]) : 0;
+    total += delta[i];
+    if (delta[i] > 0) top = std::min(BucketHighest(i), max());
+  }
+  if (count) *count = total;
+  auto pct = [&](double q) {
+    return PercentileOfCounts([&delta](size_t i) { return delta[i]; }, total, top, q);
+  };
+  return {pct(0.50), pct(0.90), pct(0.99), pct(0.999), top};
 }
 
 uint64_t LogLinearHistogram::CountAtMost(uint64_t bound) const {

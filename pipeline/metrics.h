@@ -78,6 +78,13 @@ class LogLinearHistogram {
   // straddles `bound` is left out, an undercount of at most 1%).
   uint64_t CountAtMost(uint64_t bound) const;
 
+  // For a window of time: take a snapshot at its start, and SummarySince()
+  // later gives the percentiles of the values recorded in between (max is
+  // the top of the highest bucket hit, within 1%, capped at max()).
+  using Snapshot = std::vector<uint64_t>;
+  Snapshot TakeSnapshot() const;
+  Percentiles SummarySince(const Snapshot& before, uint64_t* count = nullptr) const;
+
   static size_t BucketOf(uint64_t value);
   static uint64_t BucketHighest(size_t index);  // the largest value in it
 

@@ -1,5 +1,5 @@
 // The load-test source: goflow2 lines from the built-in generator (the one
-// flowgen uses), at a fixed rate, open loop.
+// flowgen uses), at a fixed rate or in rising steps (a ramp), open loop.
 //
 // Line i is due at start + i / rate whatever the API does: the schedule never
 // waits for answers. The queue it feeds is bounded like any other source's,
@@ -12,7 +12,9 @@
 #define NF2INGEST_STAGES_GENERATOR_SOURCE_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -21,14 +23,32 @@
 #include "pipeline/recycler.h"
 #include "pipeline/shutdown.h"
 #include "stages/chunks.h"
+#include "stages/flow_generator.h"
 
 namespace nf2 {
 
+// One step of a ramp, as reported at its end.
+struct GeneratorStep {
+  int index = 0;         // from 0
+  double rate = 0;       // lines per second
+  uint64_t offered = 0;  // lines the step's schedule called for
+  uint64_t lines = 0;    // of those, handed to the pipeline before the step's end
+};
+
 struct GeneratorSourceOptions {
-  double rate = 1000;  // lines per second
-  absl::Duration duration = absl::Seconds(10);
+  double rate = 1000;                           // lines per second (the first step's)
+  absl::Duration duration = absl::Seconds(10);  // of each step
   uint64_t seed = 1;
   size_t chunk_bytes = 1024 * 1024;
+  // A ramp (--ramp): `steps` steps of `duration` each, step k (from 0) at
+  // rate * (k + 1). 1 is a fixed rate.
+  int steps = 1;
+  // With a hook, every step ends at its scheduled end, even when the
+  // pipeline held lines back (they are skipped, and counted as behind); then
+  // the hook runs, and returning false ends the run there. It runs on the
+  // generator's thread: while it runs, no lines are generated. Without one,
+  // lines due before the end still go out, however late.
+  std::function<bool(const GeneratorStep&)> on_step_end;
 };
 
 struct GeneratorStats {
@@ -44,13 +64,19 @@ class GeneratorSource {
                   pipeline::Shutdown* shutdown, pipeline::Recycler<LineChunk>* recycler,
                   pipeline::LogLinearHistogram* lag_us);
 
-  // Generates until the duration is over or a stop is requested. Does not
-  // close the queue.
+  // Generates until the last step is over, a step's hook says stop, or a
+  // stop is requested. Does not close the queue.
   absl::Status Run();
 
   GeneratorStats stats() const;
 
  private:
+  using Clock = std::chrono::steady_clock;
+  // One step at `rate` over [start, end): hands on the lines due in it
+  // (with `hard_end`, only until `end`). Returns how many it handed on.
+  uint64_t RunStep(flowgen::FlowGenerator& gen, double rate, Clock::time_point start,
+                   Clock::time_point end, uint64_t total, bool hard_end);
+
   GeneratorSourceOptions options_;
   pipeline::BoundedQueue<LineChunk>* out_;
   pipeline::Shutdown* shutdown_;

@@ -416,6 +416,37 @@ TEST(ConfigTest, GzipImplementationAndLevel) {
   EXPECT_THAT(ErrorOf({{"GZIP_IMPL", "brotli"}}), HasSubstr("--gzip-impl"));
 }
 
+TEST(ConfigTest, RampSettings) {
+  auto cfg = Load({{"GENERATE", "1000"},
+                   {"DURATION", "3"},
+                   {"RAMP", "4"},
+                   {"RAMP_MAX_P99_MS", "250"},
+                   {"RAMP_MAX_ERROR_RATIO", "0.05"}});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->ramp.steps, 4);
+  ASSERT_TRUE(cfg->pipeline.generator.has_value());
+  EXPECT_EQ(cfg->pipeline.generator->steps, 4);
+  EXPECT_DOUBLE_EQ(cfg->ramp.max_p99_ms, 250);
+  EXPECT_DOUBLE_EQ(cfg->ramp.max_error_ratio, 0.05);
+  // Off by default.
+  cfg = Load({{"GENERATE", "1000"}});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->ramp.steps, 0);
+  EXPECT_EQ(cfg->pipeline.generator->steps, 1);
+
+  EXPECT_THAT(ErrorOf({{"RAMP", "3"}}), HasSubstr("--ramp"));  // needs --generate
+  EXPECT_THAT(ErrorOf({{"GENERATE", "1000"}, {"RAMP", "-1"}}), HasSubstr("RAMP"));
+  EXPECT_THAT(ErrorOf({{"GENERATE", "1000"}, {"RAMP", "1001"}}), HasSubstr("RAMP"));
+  // Each step must be long enough for batches to be sent in it.
+  EXPECT_THAT(ErrorOf({{"GENERATE", "1000"}, {"DURATION", "1"}, {"RAMP", "3"}}),
+              HasSubstr("--duration"));
+  EXPECT_THAT(ErrorOf({{"GENERATE", "1000"}, {"RAMP", "3"}, {"RAMP_MAX_P99_MS", "0"}}),
+              HasSubstr("RAMP_MAX_P99_MS"));
+  EXPECT_THAT(ErrorOf({{"GENERATE", "1000"}, {"RAMP", "3"}, {"RAMP_MAX_ERROR_RATIO", "1.5"}}),
+              HasSubstr("RAMP_MAX_ERROR_RATIO"));
+  EXPECT_THAT(ErrorOf({{"GENERATE", "1e9"}, {"RAMP", "2"}}), HasSubstr("RAMP"));
+}
+
 TEST(CpuBudgetTest, ReadsCgroupV2Quota) {
   EXPECT_EQ(CpusFromCgroupV2("max 100000\n"), std::nullopt);
   EXPECT_EQ(CpusFromCgroupV2("200000 100000\n"), 2u);

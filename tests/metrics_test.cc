@@ -74,6 +74,32 @@ TEST(LogLinearHistogramTest, HugeValuesAreCountedNotDropped) {
   EXPECT_EQ(h.max(), UINT64_MAX / 2);
 }
 
+TEST(LogLinearHistogramTest, SummarySinceSeesOnlyTheWindow) {
+  LogLinearHistogram h;
+  for (uint64_t v = 1; v <= 100; ++v) h.Record(v);  // before the window
+  const LogLinearHistogram::Snapshot start = h.TakeSnapshot();
+  for (int i = 0; i < 1000; ++i) h.Record(5000);  // the window
+  uint64_t n = 0;
+  const Percentiles p = h.SummarySince(start, &n);
+  EXPECT_EQ(n, 1000u);
+  // Every value in the window is 5000: each percentile is its bucket's top,
+  // at most 1% above, never below (the earlier 1..100 do not pull it down).
+  for (uint64_t v : {p.p50, p.p90, p.p99, p.p999, p.max}) {
+    EXPECT_GE(v, 5000u);
+    EXPECT_LE(v, 5050u);
+  }
+  // An empty window.
+  const Percentiles none = h.SummarySince(h.TakeSnapshot(), &n);
+  EXPECT_EQ(n, 0u);
+  EXPECT_EQ(none.p99, 0u);
+  EXPECT_EQ(none.max, 0u);
+  // The window's max is its own, not the histogram's.
+  h.Record(1000000);
+  const LogLinearHistogram::Snapshot later = h.TakeSnapshot();
+  h.Record(7);
+  EXPECT_EQ(h.SummarySince(later).max, 7u);
+}
+
 TEST(MetricsRegistryTest, RendersPrometheusText) {
   MetricsRegistry r;
   r.GetCounter("t_requests_total", "Requests.", {{"code", "202"}})->Add(3);

@@ -224,6 +224,85 @@ TEST(ObservabilityTest, LoadTestWithoutInjectedLatencyIsFast) {
   EXPECT_EQ(d["records"]["delivered"].GetUint64(), 2000u);
 }
 
+// --ramp: steps at 1x, 2x, 3x ... the rate until one breaks a limit.
+rapidjson::Document RampReport(const std::string& path) {
+  rapidjson::Document d;
+  const std::string text = ReadFile(path);
+  d.Parse(text.c_str());
+  EXPECT_FALSE(d.HasParseError()) << text;
+  EXPECT_TRUE(d.IsObject() && d.HasMember("ramp")) << text;
+  return d;
+}
+
+TEST(ObservabilityTest, RampStopsAtTheStepWhereTheApiStartsRefusing) {
+  // 40 requests per minute, then 429: steps of 1000 lines in batches of 100
+  // send ~10, ~20, ~30 requests, so the third step runs into the limit.
+  Sink sink({"--rate-limit", "40", "--retry-after", "0"});
+  const std::string report = TempDir() + "/ramp.json";
+  auto env = EnvFor(sink);
+  env["BATCH_SIZE"] = "100";
+  env["FLUSH_INTERVAL"] = "0.2";
+  env["DRAIN_TIMEOUT"] = "2";
+  RunResult r = RunNf2ingest({"--generate=1000", "--duration=1", "--ramp=5", "--report=" + report},
+                             env, "", std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 3) << r.stderr_text;  // the refused records stay undelivered
+  ExpectBalanced(r);
+  EXPECT_THAT(r.stderr_text, HasSubstr("[RAMP] step 1/5 rate=1000/s"));
+  EXPECT_THAT(r.stderr_text, HasSubstr("[RAMP] step 3/5 rate=3000/s"));
+  EXPECT_THAT(r.stderr_text, Not(HasSubstr("[RAMP] step 4/5")));
+  const rapidjson::Document d = RampReport(report);
+  const auto& ramp = d["ramp"];
+  EXPECT_DOUBLE_EQ(ramp["highest_ok_rate"].GetDouble(), 2000);
+  EXPECT_THAT(ramp["stopped"].GetString(), HasSubstr("step 3 at 3000/s"));
+  EXPECT_THAT(ramp["stopped"].GetString(), HasSubstr("not 2xx"));
+  ASSERT_EQ(ramp["steps"].Size(), 3u);
+  EXPECT_TRUE(ramp["steps"][0]["ok"].GetBool());
+  EXPECT_TRUE(ramp["steps"][1]["ok"].GetBool());
+  EXPECT_FALSE(ramp["steps"][2]["ok"].GetBool());
+  EXPECT_EQ(ramp["steps"][1]["offered"].GetUint64(), 2000u);
+  EXPECT_EQ(ramp["steps"][1]["errors"].GetUint64(), 0u);
+  EXPECT_GT(ramp["steps"][2]["errors"].GetUint64(), 0u);
+}
+
+TEST(ObservabilityTest, RampStopsAtTheFirstStepWhenLatencyIsAboveTheLimit) {
+  Sink sink({"--latency-ms", "50"});
+  const std::string report = TempDir() + "/ramp.json";
+  auto env = EnvFor(sink);
+  env["FLUSH_INTERVAL"] = "0.2";
+  RunResult r = RunNf2ingest(
+      {"--generate=1000", "--duration=1", "--ramp=3", "--ramp-max-p99-ms=20", "--report=" + report},
+      env, "", std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_EQ(r.summary.at("delivered"), 1000u);  // one step of 1000 lines, then the end
+  const rapidjson::Document d = RampReport(report);
+  EXPECT_DOUBLE_EQ(d["ramp"]["highest_ok_rate"].GetDouble(), 0);
+  ASSERT_EQ(d["ramp"]["steps"].Size(), 1u);
+  EXPECT_GE(d["ramp"]["steps"][0]["latency_ms"]["p99"].GetDouble(), 50.0);
+  EXPECT_THAT(d["ramp"]["stopped"].GetString(), HasSubstr("p99 latency"));
+}
+
+TEST(ObservabilityTest, RampRunsEveryStepAgainstAnApiThatKeepsUp) {
+  Sink sink;
+  const std::string report = TempDir() + "/ramp.json";
+  auto env = EnvFor(sink);
+  env["BATCH_SIZE"] = "50";
+  env["FLUSH_INTERVAL"] = "0.2";
+  RunResult r = RunNf2ingest({"--generate=500", "--duration=1", "--ramp=3", "--report=" + report},
+                             env, "", std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_EQ(r.summary.at("delivered"), 500u + 1000u + 1500u);
+  const rapidjson::Document d = RampReport(report);
+  EXPECT_DOUBLE_EQ(d["ramp"]["highest_ok_rate"].GetDouble(), 1500);
+  EXPECT_STREQ(d["ramp"]["stopped"].GetString(), "");
+  ASSERT_EQ(d["ramp"]["steps"].Size(), 3u);
+  for (unsigned i = 0; i < 3; ++i) {
+    EXPECT_TRUE(d["ramp"]["steps"][i]["ok"].GetBool()) << i;
+    EXPECT_DOUBLE_EQ(d["ramp"]["steps"][i]["rate"].GetDouble(), 500.0 * (i + 1));
+    EXPECT_EQ(d["ramp"]["steps"][i]["lines"].GetUint64(), 500u * (i + 1));
+  }
+  EXPECT_EQ(sink.Metrics()["records_processed"], 3000.0);
+}
+
 std::string RunUnderPty(const std::string& command, const std::string& dir) {
   SpawnOptions opts;
   opts.argv = {"/usr/bin/script", "-qfec", command, "/dev/null"};

@@ -257,6 +257,27 @@ TEST(BoundedQueueTest, FullQueueBlocksItsProducer) {
   EXPECT_FALSE(q.TryPop(item)) << "not closed: no end of stream yet";
 }
 
+TEST(BoundedQueueTest, PushWaitTimesOutOnAFullQueueAndKeepsTheItem) {
+  IntQueue q(1);
+  q.Push(std::make_unique<int>(1));
+  IntQueue::Item item = std::make_unique<int>(2);
+  const auto start = steady_clock::now();
+  EXPECT_FALSE(q.PushWait(item, milliseconds(30)));
+  EXPECT_GE(steady_clock::now() - start, milliseconds(30));
+  ASSERT_NE(item, nullptr) << "a push that timed out leaves the item with the caller";
+  EXPECT_EQ(*item, 2);
+  EXPECT_EQ(q.Depth(), 1u);
+  // Room appears: the same item goes in.
+  IntQueue::Item first;
+  ASSERT_TRUE(q.TryPop(first));
+  EXPECT_EQ(*first, 1);
+  EXPECT_TRUE(q.PushWait(item, milliseconds(0)));
+  EXPECT_EQ(item, nullptr);
+  IntQueue::Item second;
+  ASSERT_TRUE(q.TryPop(second));
+  EXPECT_EQ(*second, 2);
+}
+
 TEST(BoundedQueueTest, PopWaitTimesOutOnAnEmptyOpenQueue) {
   IntQueue q(4);
   IntQueue::Item item = std::make_unique<int>(7);

@@ -89,8 +89,17 @@ const std::vector<Setting>& Settings() {
       {"generate", "GENERATE", "",
        "load-test mode: generate this many records per second (open loop) instead of reading "
        "input"},
-      {"duration", "DURATION", "10", "load-test mode: seconds to generate for"},
+      {"duration", "DURATION", "10",
+       "load-test mode: seconds to generate for (with --ramp: seconds per step)"},
       {"report", "REPORT", "", "load-test mode: write the JSON report to this file"},
+      {"ramp", "RAMP", "0",
+       "load-test mode: run up to this many steps at 1x, 2x, 3x ... the --generate rate, "
+       "stopping at the first step whose latency, errors or backlog break the limits below "
+       "(0 = one fixed rate)"},
+      {"ramp-max-p99-ms", "RAMP_MAX_P99_MS", "1000",
+       "with --ramp: a step fails when its p99 request latency is above this"},
+      {"ramp-max-error-ratio", "RAMP_MAX_ERROR_RATIO", "0.01",
+       "with --ramp: a step fails when more than this share of its requests are not answered 2xx"},
   };
   return *settings;
 }
@@ -130,6 +139,17 @@ class Resolver {
     if (!absl::SimpleAtoi(v, &n)) return Bad(s, v, "not a whole number");
     if (n < 0) return Bad(s, v, "must not be negative");
     return n;
+  }
+  // A finite number: above 0 (kPositive) or in 0..1 (kRatio).
+  enum class Range { kPositive, kRatio };
+  absl::StatusOr<double> Double(std::string_view flag, Range range) const {
+    const Setting& s = Find(flag);
+    const std::string v = Str(flag);
+    double d;
+    if (!absl::SimpleAtod(v, &d) || !std::isfinite(d)) return Bad(s, v, "not a number");
+    if (range == Range::kPositive && d <= 0) return Bad(s, v, "must be greater than 0");
+    if (range == Range::kRatio && (d < 0 || d > 1)) return Bad(s, v, "must be between 0 and 1");
+    return d;
   }
   absl::StatusOr<absl::Duration> Seconds(std::string_view flag, bool allow_zero) const {
     const Setting& s = Find(flag);
@@ -437,10 +457,30 @@ absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const Ge
     g.rate = d;
     g.duration = duration;
     g.chunk_bytes = p.source.chunk_bytes;
+    ASSIGN_OR_RETURN(steps, r.NonNegativeInt("ramp"));
+    if (steps > 1000) return Bad(r.Find("ramp"), r.Str("ramp"), "must be at most 1000");
+    if (steps > 0) {
+      // Every step must send batches for its latency to be measured.
+      if (duration < 2 * p.flush_interval) {
+        return Bad(r.Find("duration"), r.Str("duration"),
+                   "with --ramp each step must last at least twice --flush-interval");
+      }
+      if (d * static_cast<double>(steps) > 1e9) {
+        return Bad(r.Find("ramp"), r.Str("ramp"), "the last step's rate would exceed 1e9/s");
+      }
+      g.steps = static_cast<int>(steps);
+      cfg.ramp.steps = g.steps;
+      ASSIGN_OR_RETURN(p99, r.Double("ramp-max-p99-ms", Resolver::Range::kPositive));
+      cfg.ramp.max_p99_ms = p99;
+      ASSIGN_OR_RETURN(ratio, r.Double("ramp-max-error-ratio", Resolver::Range::kRatio));
+      cfg.ramp.max_error_ratio = ratio;
+    }
     p.generator = g;
     inputs.clear();
   } else if (!cfg.report_path.empty()) {
     return Bad(r.Find("report"), cfg.report_path, "only for load-test mode (--generate)");
+  } else if (r.Str("ramp") != "0") {
+    return Bad(r.Find("ramp"), r.Str("ramp"), "only for load-test mode (--generate)");
   }
 
   for (const std::string& in : inputs) {

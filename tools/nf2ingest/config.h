@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "stages/ingest_pipeline.h"
 #include "stages/log.h"
+#include "tools/nf2ingest/ramp.h"
 
 namespace nf2 {
 
@@ -29,6 +30,7 @@ struct Config {
   int metrics_port = 0;                               // 0: any free port
   absl::Duration health_stall = absl::Seconds(60);
   std::string report_path;  // load-test mode: where to write the JSON report
+  RampOptions ramp;         // load-test mode: --ramp (steps == 0: off)
   LogFormat log_format = LogFormat::kText;
   bool help = false;
   std::vector<std::string> warnings;  // to log once logging is set up

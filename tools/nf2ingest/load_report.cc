@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "stages/json_escape.h"
 
 namespace nf2 {
 namespace {
@@ -87,21 +88,43 @@ std::string LoadReportJson(const LoadReportInput& in, const pipeline::MetricsReg
   absl::StrAppend(&s, "  \"requests\": ", f.requests, ",\n  \"status_codes\": {", f.by_status_json,
                   "},\n  \"retries\": ", f.retries, ",\n  \"splits\": ", f.splits, ",\n");
   absl::StrAppend(&s, "  \"bytes\": {\"raw\": ", f.raw_bytes, ", \"wire\": ", f.wire_bytes, "},\n");
-  absl::StrAppend(&s, "  \"latency_ms\": ", Pcts(f.latency_us), "\n}\n");
+  absl::StrAppend(&s, "  \"latency_ms\": ", Pcts(f.latency_us));
+  if (in.ramp) {
+    const auto steps = in.ramp->results();
+    absl::StrAppendFormat(&s, ",\n  \"ramp\": {\"highest_ok_rate\": %.3f, \"stopped\": \"%s\", ",
+                          in.ramp->highest_ok_rate(), JsonEscape(in.ramp->stop_reason()));
+    absl::StrAppend(&s, "\"steps\": [");
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const RampStepResult& r = steps[i];
+      absl::StrAppendFormat(
+          &s,
+          "%s\n    {\"step\": %d, \"rate\": %.3f, \"offered\": %d, \"lines\": %d, "
+          "\"requests\": %d, \"errors\": %d, \"latency_ms\": %s, \"ok\": %s, \"why\": \"%s\"}",
+          i == 0 ? "" : ",", r.step.index + 1, r.step.rate, r.step.offered, r.step.lines,
+          r.requests, r.errors, Pcts(r.latency_us), r.ok ? "true" : "false", JsonEscape(r.why));
+    }
+    absl::StrAppend(&s, "\n  ]}");
+  }
+  absl::StrAppend(&s, "\n}\n");
   return s;
 }
 
 std::string LoadReportLine(const LoadReportInput& in, const pipeline::MetricsRegistry& registry) {
   const Figures f = Compute(in, registry);
   return absl::StrFormat(
-      "[LOADTEST] offered=%.1f rec/s achieved=%.1f rec/s requests=%d (%.1f/s) status={%s} "
-      "retries=%d bytes_raw=%d bytes_wire=%d generator_behind=%d latency_ms p50=%s p90=%s "
-      "p99=%s p999=%s max=%s",
-      f.offered_rps, f.achieved_rps, f.requests, f.achieved_reqps, f.by_status_text, f.retries,
-      f.raw_bytes, f.wire_bytes,
-      in.generator.offered - std::min(in.generator.offered, in.generator.generated),
-      Ms(f.latency_us.p50), Ms(f.latency_us.p90), Ms(f.latency_us.p99), Ms(f.latency_us.p999),
-      Ms(f.latency_us.max));
+             "[LOADTEST] offered=%.1f rec/s achieved=%.1f rec/s requests=%d (%.1f/s) status={%s} "
+             "retries=%d bytes_raw=%d bytes_wire=%d generator_behind=%d latency_ms p50=%s p90=%s "
+             "p99=%s p999=%s max=%s",
+             f.offered_rps, f.achieved_rps, f.requests, f.achieved_reqps, f.by_status_text,
+             f.retries, f.raw_bytes, f.wire_bytes,
+             in.generator.offered - std::min(in.generator.offered, in.generator.generated),
+             Ms(f.latency_us.p50), Ms(f.latency_us.p90), Ms(f.latency_us.p99),
+             Ms(f.latency_us.p999), Ms(f.latency_us.max)) +
+         (in.ramp ? absl::StrCat(" ramp_highest_ok_rate=", in.ramp->highest_ok_rate(),
+                                 in.ramp->stop_reason().empty()
+                                     ? " (every step held)"
+                                     : " stopped at " + in.ramp->stop_reason())
+                  : "");
 }
 
 }  // namespace nf2

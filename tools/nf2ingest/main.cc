@@ -233,6 +233,16 @@ int main(int argc, char** argv) {
   nf2::pipeline::Shutdown shutdown(absl::ToChronoNanoseconds(cfg.drain_timeout));
   absl::Status run_status;
   nf2::PipelineStats stats;
+  // --ramp: the generator asks the judge at the end of every step.
+  std::unique_ptr<nf2::RampJudge> ramp;
+  if (p.generator && cfg.ramp.steps > 0) {
+    ramp = std::make_unique<nf2::RampJudge>(cfg.ramp, &registry);
+    p.generator->on_step_end = [&ramp, steps = cfg.ramp.steps](const nf2::GeneratorStep& step) {
+      const bool go_on = ramp->OnStepEnd(step);
+      nf2::LogAlways(nf2::RampStepLine(ramp->results().back(), steps));
+      return go_on;
+    };
+  }
   const auto run_started = std::chrono::steady_clock::now();
   {
     SignalWatcher watcher(&shutdown);
@@ -251,6 +261,7 @@ int main(int argc, char** argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - run_started).count();
     report.generator = stats.generator;
     report.outcomes = outcomes.Snapshot();
+    report.ramp = ramp.get();
     nf2::LogAlways(nf2::LoadReportLine(report, registry));
     if (!cfg.report_path.empty()) {
       std::ofstream out(cfg.report_path, std::ios::trunc);
