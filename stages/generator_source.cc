@@ -31,7 +31,7 @@ absl::Status GeneratorSource::Run() {
   const int steps = std::max(1, options_.steps);
   const bool hard_end = static_cast<bool>(options_.on_step_end);
   const auto start = Clock::now();
-  uint64_t offered = 0, made = 0;
+  uint64_t offered = 0;
   auto stopped = start;
   for (int k = 0; k < steps; ++k) {
     const double rate = options_.rate * (k + 1);
@@ -39,8 +39,6 @@ absl::Status GeneratorSource::Run() {
     const auto step_end = step_start + step_length;
     const auto total = static_cast<uint64_t>(std::llround(rate * step_s));
     const uint64_t lines = RunStep(gen, rate, step_start, step_end, total, hard_end);
-    made += lines;
-    generated_.store(made);
     const auto now = Clock::now();
     if (shutdown_->stop_requested()) {  // what the schedule called for so far
       const double secs =
@@ -78,7 +76,7 @@ uint64_t GeneratorSource::RunStep(flowgen::FlowGenerator& gen, double rate, Cloc
     return start +
            std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(i) * 1e9 / rate));
   };
-  const uint64_t before = generated_.load();
+  const uint64_t before = generated_.load();  // RunStep keeps the total current
   uint64_t made = 0;
   while (made < total && !shutdown_->stop_requested()) {
     auto now = Clock::now();
