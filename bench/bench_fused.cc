@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "bench/bench_support.h"
-#include "stages/line_parser.h"
+#include "stages/goflow2/line_parser.h"
 
 namespace {
 

@@ -35,8 +35,8 @@
 
 #include "bench/bench_support.h"
 #include "simdjson.h"
-#include "stages/line_parser.h"
-#include "stages/record_builder.h"
+#include "stages/goflow2/line_parser.h"
+#include "stages/goflow2/record_builder.h"
 
 namespace nf2::bench {
 namespace {

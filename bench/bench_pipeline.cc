@@ -15,8 +15,8 @@
 #include "bench/bench_support.h"
 #include "pipeline/outcomes.h"
 #include "pipeline/shutdown.h"
-#include "stages/ingest_pipeline.h"
-#include "stages/log.h"
+#include "stages/ingest/ingest_pipeline.h"
+#include "pipeline/log.h"
 
 namespace nf2::bench {
 namespace {

@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "stages/flow_record.h"
-#include "stages/flow_record_json.h"
+#include "stages/flows/flow_record.h"
+#include "stages/flows/flow_record_json.h"
 
 namespace nf2::bench {
 namespace {

@@ -14,9 +14,9 @@
 #include <string_view>
 #include <vector>
 
-#include "stages/chunks.h"
-#include "stages/gzip.h"
-#include "stages/line_parser.h"
+#include "stages/flows/chunks.h"
+#include "stages/encode/gzip.h"
+#include "stages/goflow2/line_parser.h"
 
 namespace nf2::bench {
 

@@ -22,7 +22,7 @@ import sys
 
 import requests
 
-# IANA protocol keywords 0..145 (stages/proto_table.cc), goflow2's spelling.
+# IANA protocol keywords 0..145 (stages/flows/proto_table.cc), goflow2's spelling.
 IANA = [
     "HOPOPT", "ICMP", "IGMP", "GGP", "IPv4", "ST", "TCP", "CBT", "EGP", "IGP",
     "BBN-RCC-MON", "NVP-II", "PUP", "ARGUS", "EMCON", "XNET", "CHAOS", "UDP", "MUX",

@@ -17,10 +17,10 @@
 #include <string_view>
 
 #include "rapidjson/document.h"
-#include "stages/flow_record.h"
-#include "stages/flow_record_json.h"
-#include "stages/line_parser.h"
-#include "stages/record_builder.h"
+#include "stages/flows/flow_record.h"
+#include "stages/flows/flow_record_json.h"
+#include "stages/goflow2/line_parser.h"
+#include "stages/goflow2/record_builder.h"
 
 namespace {
 

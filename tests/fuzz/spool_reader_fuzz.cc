@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "stages/spool.h"
+#include "stages/sinks/http/spool.h"
 
 namespace {
 

@@ -23,9 +23,9 @@
 #include <string_view>
 
 #include "netflow_v5.h"
-#include "stages/flow_generator.h"
+#include "stages/sources/flow_generator.h"
 
-namespace flowgen {
+namespace nf2::flowgen {
 namespace {
 
 constexpr int kExitOk = 0;
@@ -426,10 +426,10 @@ int RunNetflowV5(const Options& o) {
 }
 
 }  // namespace
-}  // namespace flowgen
+}  // namespace nf2::flowgen
 
 int main(int argc, char** argv) {
-  const flowgen::Options options = flowgen::ParseArgs(argc, argv);
-  flowgen::InstallSignalHandlers();
-  return options.netflow_v5.empty() ? flowgen::RunJson(options) : flowgen::RunNetflowV5(options);
+  const nf2::flowgen::Options options = nf2::flowgen::ParseArgs(argc, argv);
+  nf2::flowgen::InstallSignalHandlers();
+  return options.netflow_v5.empty() ? nf2::flowgen::RunJson(options) : nf2::flowgen::RunNetflowV5(options);
 }

@@ -1,6 +1,6 @@
 #include "netflow_v5.h"
 
-namespace flowgen {
+namespace nf2::flowgen {
 namespace {
 
 inline uint8_t* Put8(uint8_t* p, uint32_t v) {
@@ -91,4 +91,4 @@ size_t NetflowV5Generator::BuildPacket(uint8_t* out, uint32_t sys_uptime_ms, uin
   return static_cast<size_t>(p - out);
 }
 
-}  // namespace flowgen
+}  // namespace nf2::flowgen

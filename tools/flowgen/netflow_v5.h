@@ -6,9 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "stages/flow_generator.h"
+#include "stages/sources/flow_generator.h"
 
-namespace flowgen {
+namespace nf2::flowgen {
 
 class NetflowV5Generator {
  public:
@@ -32,6 +32,6 @@ class NetflowV5Generator {
   uint8_t engine_id_;
 };
 
-}  // namespace flowgen
+}  // namespace nf2::flowgen
 
 #endif  // NF2INGEST_TOOLS_FLOWGEN_NETFLOW_V5_H_

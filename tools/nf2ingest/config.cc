@@ -14,8 +14,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "stages/absl_compat.h"
-#include "stages/flow_record_json.h"
+#include "pipeline/absl_compat.h"
+#include "stages/flows/flow_record_json.h"
 #include "tools/nf2ingest/cpu_budget.h"
 
 namespace nf2 {

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "stages/ingest_pipeline.h"
-#include "stages/log.h"
+#include "stages/ingest/ingest_pipeline.h"
+#include "pipeline/log.h"
 #include "tools/nf2ingest/ramp.h"
 
 namespace nf2 {

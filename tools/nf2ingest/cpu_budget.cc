@@ -10,7 +10,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
-#include "stages/absl_compat.h"
+#include "pipeline/absl_compat.h"
 
 namespace nf2 {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "stages/log.h"
+#include "pipeline/log.h"
 
 namespace nf2 {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "stages/json_escape.h"
+#include "pipeline/json_escape.h"
 
 namespace nf2 {
 namespace {

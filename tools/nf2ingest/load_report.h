@@ -9,7 +9,7 @@
 
 #include "pipeline/metrics.h"
 #include "pipeline/outcomes.h"
-#include "stages/generator_source.h"
+#include "stages/sources/generator_source.h"
 #include "tools/nf2ingest/ramp.h"
 
 namespace nf2 {

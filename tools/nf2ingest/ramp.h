@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "pipeline/metrics.h"
-#include "stages/generator_source.h"
+#include "stages/sources/generator_source.h"
 
 namespace nf2 {
 

@@ -1,0 +1,36 @@
+// The pure per-chunk work of the parser and mapper pools, free of threads so
+// it can be tested and benchmarked directly.
+#ifndef NF2INGEST_STAGES_INGEST_CHUNK_STAGES_H_
+#define NF2INGEST_STAGES_INGEST_CHUNK_STAGES_H_
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "stages/flows/chunks.h"
+#include "stages/goflow2/line_parser.h"
+
+namespace nf2 {
+
+struct ParseCounts {
+  uint64_t lines = 0;
+  uint64_t records = 0;
+  uint64_t filtered = 0;
+  uint64_t invalid = 0;
+  uint64_t unknown_proto = 0;
+};
+
+// Called for each invalid line with the reason.
+using InvalidLineFn = std::function<void(std::string_view line, std::string_view why)>;
+
+// Splits `chunk` into lines and parses each; valid records are appended to
+// `out->records`. `counts` accumulates.
+void ParseLineChunk(LineParser& parser, const LineChunk& chunk, RecordChunk* out,
+                    ParseCounts* counts, const InvalidLineFn& on_invalid);
+
+// Serializes every record of `in` into `out` (which is cleared first).
+void MapRecordChunk(const RecordChunk& in, FragmentChunk* out);
+
+}  // namespace nf2
+
+#endif  // NF2INGEST_STAGES_INGEST_CHUNK_STAGES_H_

@@ -1,0 +1,105 @@
+// The whole nf2ingest pipeline, wired as DESIGN.md draws it:
+//   source ─Q1─▶ parser pool ─Q2─▶ mapper pool ─Q3─▶ assembler pool ─Q4─▶ sender
+// Every queue is bounded and carries chunks or batches; each pool closes the
+// next queue when its last worker ends, so end of input drains front to back.
+#ifndef NF2INGEST_STAGES_INGEST_INGEST_PIPELINE_H_
+#define NF2INGEST_STAGES_INGEST_INGEST_PIPELINE_H_
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "pipeline/metrics.h"
+#include "pipeline/outcomes.h"
+#include "pipeline/recycler.h"
+#include "pipeline/shutdown.h"
+#include "stages/encode/batch.h"
+#include "stages/ingest/chunk_stages.h"
+#include "stages/sources/generator_source.h"
+#include "stages/encode/gzip.h"
+#include "stages/sinks/http/http_sender.h"
+#include "stages/goflow2/line_parser.h"
+#include "stages/sources/line_source.h"
+#include "pipeline/log.h"
+
+namespace nf2 {
+
+struct PipelineOptions {
+  LineSourceOptions source;
+  int parser_threads = 1;
+  int mapper_threads = 1;
+  int assembler_threads = 1;
+  size_t queue_chunks = 4;  // capacity of each chunk queue
+  size_t batch_size = 200;  // records per batch (BATCH_SIZE, already clamped)
+  absl::Duration flush_interval = absl::Seconds(1);
+  BatchLimits limits;
+  std::string collector_id = "gw-local";
+  JsonParserKind json_parser = JsonParserKind::kSimdjson;
+  GzipImpl gzip_impl = kDefaultGzipImpl;
+  int gzip_level = 1;
+  SenderOptions sender;
+  // Read no input: only replay the spool (`sender.spool`), e.g. --replay.
+  bool replay_only = false;
+  // Where to record metrics (not owned; null records none): queue depths and
+  // batch sizes here, request metrics in the sender.
+  pipeline::MetricsRegistry* metrics = nullptr;
+  // Load-test mode (--generate): lines come from the built-in generator
+  // instead of `source.inputs`.
+  std::optional<GeneratorSourceOptions> generator;
+};
+
+struct PipelineStats {
+  // Line outcomes live in pipeline::Outcomes; this is the one parse count
+  // that has no outcome of its own (proto names outside the IANA table).
+  uint64_t unknown_proto = 0;
+  SenderStats sender;
+  GeneratorStats generator;  // load-test mode only
+};
+
+class IngestPipeline {
+ public:
+  IngestPipeline(PipelineOptions options, pipeline::Outcomes* outcomes,
+                 pipeline::Shutdown* shutdown);
+
+  // Runs until every line read has an outcome. Returns the source's error,
+  // if an input could not be read.
+  absl::Status Run();
+
+  PipelineStats stats() const;
+
+ private:
+  void ParseWorker(int index);
+  void MapWorker(int index);
+  void AssembleWorker(int index);
+  std::unique_ptr<BatchEncoder> MakeEncoder();
+
+  PipelineOptions options_;
+  pipeline::Outcomes* outcomes_;
+  pipeline::Shutdown* shutdown_;
+  std::atomic<uint64_t> next_batch_id_{1};
+  LogThrottle invalid_log_{10, 10.0};
+
+  std::unique_ptr<pipeline::BoundedQueue<LineChunk>> q_lines_;
+  std::unique_ptr<pipeline::BoundedQueue<RecordChunk>> q_records_;
+  std::unique_ptr<pipeline::BoundedQueue<FragmentChunk>> q_fragments_;
+  std::unique_ptr<pipeline::BoundedQueue<Batch>> q_batches_;
+  // Spent chunks go back to be refilled: no per-chunk allocation in steady state.
+  std::unique_ptr<pipeline::Recycler<LineChunk>> free_lines_;
+  std::unique_ptr<pipeline::Recycler<RecordChunk>> free_records_;
+  std::unique_ptr<pipeline::Recycler<FragmentChunk>> free_fragments_;
+
+  std::atomic<uint64_t> unknown_proto_{0};
+  SenderStats sender_stats_;
+  GeneratorStats generator_stats_;
+  // Batch size histograms (null without a registry), recorded per batch.
+  pipeline::LogLinearHistogram* batch_records_ = nullptr;
+  pipeline::LogLinearHistogram* batch_raw_bytes_ = nullptr;
+  pipeline::LogLinearHistogram* batch_wire_bytes_ = nullptr;
+};
+
+}  // namespace nf2
+
+#endif  // NF2INGEST_STAGES_INGEST_INGEST_PIPELINE_H_

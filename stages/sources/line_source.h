@@ -1,0 +1,55 @@
+// Reads stdin, files and FIFOs and hands out blocks of whole lines.
+//
+// A block goes out as soon as a read returns at least one whole line, so a
+// FIFO with three lines in it does not wait for more; under load reads are
+// batched up to `chunk_bytes`. The queue is bounded: when the pipeline is
+// slow, Push blocks and the source stops reading (backpressure to the
+// writer).
+#ifndef NF2INGEST_STAGES_SOURCES_LINE_SOURCE_H_
+#define NF2INGEST_STAGES_SOURCES_LINE_SOURCE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "pipeline/bounded_queue.h"
+#include "pipeline/outcomes.h"
+#include "pipeline/recycler.h"
+#include "pipeline/shutdown.h"
+#include "stages/flows/chunks.h"
+
+namespace nf2 {
+
+struct LineSourceOptions {
+  std::vector<std::string> inputs;  // paths; "-" is stdin
+  size_t chunk_bytes = 1024 * 1024;
+  size_t max_line_bytes = 1024 * 1024;  // longer lines are counted invalid
+};
+
+class LineSource {
+ public:
+  // `recycler` (optional) supplies reused chunks; the consumer gives them back.
+  LineSource(LineSourceOptions options, pipeline::BoundedQueue<LineChunk>* out,
+             pipeline::Outcomes* outcomes, pipeline::Shutdown* shutdown,
+             pipeline::Recycler<LineChunk>* recycler = nullptr);
+
+  // Reads every input in turn until the end or a stop request. Does not close
+  // the queue. An input that cannot be opened or read is reported in the
+  // returned status after the others have been read.
+  absl::Status Run();
+
+ private:
+  absl::Status ReadFd(int fd, const std::string& name);
+  absl::Status ReadLoop(int fd, const std::string& name, bool regular);
+  std::unique_ptr<LineChunk> NewChunk(size_t capacity) const;
+  pipeline::Recycler<LineChunk>* recycler_;
+
+  LineSourceOptions options_;
+  pipeline::BoundedQueue<LineChunk>* out_;
+  pipeline::Outcomes* outcomes_;
+  pipeline::Shutdown* shutdown_;
+};
+
+}  // namespace nf2
+
+#endif  // NF2INGEST_STAGES_SOURCES_LINE_SOURCE_H_
