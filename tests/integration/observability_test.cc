@@ -2,7 +2,11 @@
 // the summary and with what ingest-sink received, the load test's latency
 // reflects the latency the sink injects, the progress line only appears on a
 // terminal, and JSON logs parse.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,10 +16,12 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/test_util.h"
 
 namespace nf2::testing {
@@ -163,6 +169,58 @@ TEST(ObservabilityTest, HealthzTurns503WhenNothingGetsThrough) {
       << status;
   p.Signal(SIGTERM);
   EXPECT_EQ(p.Wait(std::chrono::seconds(30)), 3);  // undelivered
+}
+
+// A TCP connection to 127.0.0.1:port that sent `bytes` and then stalls.
+int StalledClient(int port, const std::string& bytes) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  return fd;
+}
+
+// Slow clients (a request that never completes) must not block /healthz,
+// must be cut off after the server's deadline, and must not delay exit.
+TEST(ObservabilityTest, SlowMetricsClientsBlockNeitherHealthNorExit) {
+  Sink sink;
+  const std::string dir = TempDir();
+  const std::string fifo = dir + "/in.fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  SpawnOptions opts = Nf2ingestOptions(dir, {"--metrics-addr=127.0.0.1:0", fifo}, EnvFor(sink));
+  Process p(opts);
+  const int wfd = open(fifo.c_str(), O_WRONLY);
+  ASSERT_GE(wfd, 0);
+  const int port = MetricsPort(opts.stderr_path);
+  ASSERT_GT(port, 0) << ReadFile(opts.stderr_path);
+
+  std::vector<int> slow;
+  for (int i = 0; i < 8; ++i) slow.push_back(StalledClient(port, "GET /metr"));
+  const auto asked = Clock::now();
+  auto [status, body] = HttpGet("http://127.0.0.1:" + std::to_string(port) + "/healthz", "");
+  EXPECT_EQ(status, 200) << body;
+  EXPECT_LT(Clock::now() - asked, std::chrono::seconds(1)) << "health check waited for slow clients";
+
+  // The server closes a connection whose request does not arrive in time.
+  pollfd pfd{slow[0], POLLIN, 0};
+  ASSERT_EQ(poll(&pfd, 1, 10000), 1) << "a stalled client was never cut off";
+  char byte = 0;
+  EXPECT_EQ(read(slow[0], &byte, 1), 0);
+
+  // Fresh stalled clients are connected when the input ends: exit is prompt.
+  for (int i = 0; i < 8; ++i) slow.push_back(StalledClient(port, "G"));
+  const auto lines = ReadFixtureLines("goflow2/sample.jsonl");
+  ASSERT_TRUE(lines && !lines->empty());
+  const std::string line = lines->front() + "\n";
+  ASSERT_EQ(write(wfd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+  close(wfd);
+  const auto ended = Clock::now();
+  EXPECT_EQ(p.Wait(std::chrono::seconds(30)), 0) << ReadFile(opts.stderr_path);
+  EXPECT_LT(Clock::now() - ended, std::chrono::seconds(2)) << "exit waited for slow clients";
+  for (int fd : slow) close(fd);
 }
 
 TEST(ObservabilityTest, BindFailureIsAConfigurationError) {
