@@ -16,7 +16,7 @@
 //                    refuses what DOM refuses.
 //
 // Each benchmark also reports, as counters, whether it rejects three lines
-// that are not JSON and so must be counted invalid (CONTRACT.md §1), all made
+// that are not JSON and so must be counted invalid (docs/contract.md §1), all made
 // from the corpus's first line: cut after out_if's value (`rejects_truncated`),
 // a leading zero in the value of a key the mapping ignores
 // (`rejects_bad_ignored_value`), and the comma after out_if's value dropped

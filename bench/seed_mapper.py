@@ -2,7 +2,7 @@
 """A seed-style goflow2 -> flows.v1 mapper, for bench/e2e.sh --seed-compare.
 
 What the seed did, in the straightforward Python way: read stdin line by line,
-json.loads each line, map it per CONTRACT.md section 2, collect BATCH_SIZE
+json.loads each line, map it per docs/contract.md section 2, collect BATCH_SIZE
 records, gzip bodies larger than GZIP_THRESHOLD with gzip.compress, and POST
 them with `requests` to {API}/v1/ingest with `Authorization: Bearer KEY`.
 Same environment variables and defaults as the seed (API, KEY, COLLECTOR_ID,

@@ -1,4 +1,4 @@
-// The metrics registry (the one piece of global mutable state DESIGN.md
+// The metrics registry (the only global mutable state docs/architecture.md §3
 // allows) and its instruments: counters, gauges, callback gauges and a
 // log-linear histogram. Rendering is the Prometheus text format, which is
 // only text: serving it over HTTP is the tools' business.

@@ -1,4 +1,4 @@
-// flows.v1 serialization: compact JSON, keys in the order CONTRACT.md §2 fixes.
+// flows.v1 serialization: compact JSON, keys in the order docs/contract.md §2 fixes.
 #ifndef NF2INGEST_STAGES_FLOWS_FLOW_RECORD_JSON_H_
 #define NF2INGEST_STAGES_FLOWS_FLOW_RECORD_JSON_H_
 

@@ -1,5 +1,5 @@
 // Turns the top-level fields of one goflow2 JSON object into a FlowRecord,
-// applying CONTRACT.md §2: which keys matter, their ranges, and when a record
+// applying docs/contract.md §1-2: which keys matter, their ranges, and when a record
 // is filtered or invalid. Every JSON parser feeds this one class, so the
 // parsers cannot disagree on the mapping rules.
 #ifndef NF2INGEST_STAGES_GOFLOW2_RECORD_BUILDER_H_

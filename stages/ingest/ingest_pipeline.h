@@ -1,4 +1,4 @@
-// The whole nf2ingest pipeline, wired as DESIGN.md draws it:
+// The whole nf2ingest pipeline, wired as docs/architecture.md §2 draws it:
 //   source ─Q1─▶ parser pool ─Q2─▶ mapper pool ─Q3─▶ assembler pool ─Q4─▶ sender
 // Every queue is bounded and carries chunks or batches; each pool closes the
 // next queue when its last worker ends, so end of input drains front to back.

@@ -1,4 +1,4 @@
-// Delivery you can trust: the failure matrix of CONTRACT.md §3, shutdown,
+// Delivery you can trust: the failure matrix of docs/contract.md §3, shutdown,
 // the disk spool and the dead-letter store, over real processes on loopback.
 // Every test checks the accounting identity of the [SUMMARY] line.
 #include <arpa/inet.h>

@@ -1,4 +1,4 @@
-// ingest-sink: a reference implementation of the telemetry API (CONTRACT.md section 3) for
+// ingest-sink: a reference implementation of the telemetry API (docs/contract.md §3) for
 // demos, integration tests and load tests. The answers are decided in sink_logic.cc; this file
 // only wires them to HTTP (cpp-httplib), files and signals.
 

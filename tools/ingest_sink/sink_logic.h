@@ -1,5 +1,5 @@
 // The decision part of ingest-sink: given one POST /v1/ingest request, which answer does the
-// telemetry API give (CONTRACT.md section 3)? Nothing here touches sockets, clocks or files, so
+// telemetry API give (docs/contract.md §3)? Nothing here touches sockets, clocks or files, so
 // every answer can be unit-tested; the server in ingest_sink.cc only carries requests in and
 // answers out.
 

@@ -1,5 +1,5 @@
-// BatchEncoder: every sealed batch obeys the API's hard limits (CONTRACT.md
-// §3: 10 000 records, 5 242 880 bytes on the wire), is gzipped exactly when
+// BatchEncoder: every sealed batch obeys the API's hard limits (docs/contract.md
+// §4: 10 000 records, 5 242 880 bytes on the wire), is gzipped exactly when
 // its JSON body is above GZIP_THRESHOLD, and no record is lost, duplicated or
 // reordered — checked over many seeded random configurations.
 #include "stages/encode/batch.h"
@@ -73,7 +73,7 @@ std::unique_ptr<GzipCompressor> MakeCompressor(Codec codec, int level) {
   return nullptr;
 }
 
-// The envelope CONTRACT.md §3 shows, around zero records.
+// The envelope docs/contract.md §3 shows, around zero records.
 std::string ExpectedEnvelope(const std::string& escaped_collector_id) {
   return std::string("{\"records\":[") + "],\"collector_id\":\"" + escaped_collector_id +
          "\",\"format\":\"flows.v1\"}";
@@ -127,7 +127,7 @@ std::vector<std::string> CheckSealed(const Batch& b, const BatchLimits& limits,
       EXPECT_GT(gz.size(), limits.max_wire_bytes) << "gzip would have fitted";
     }
   }
-  // The body is the JSON envelope of CONTRACT.md §3.
+  // The body is the JSON envelope of docs/contract.md §3.
   rapidjson::Document doc;
   doc.Parse(b.body.data(), b.body.size());
   EXPECT_FALSE(doc.HasParseError()) << "body is not JSON";

@@ -1,4 +1,4 @@
-// CONTRACT.md §1-2: one goflow2 JSON line in, one flows.v1 record (or a
+// docs/contract.md §1-2: one goflow2 JSON line in, one flows.v1 record (or a
 // verdict) out. Every case runs against both JSON back ends.
 #include <algorithm>
 #include <cstdint>
@@ -22,7 +22,7 @@
 namespace nf2 {
 namespace {
 
-// The record of CONTRACT.md §1 and its flows.v1 form from §2, verbatim.
+// The record of docs/contract.md §1 and its flows.v1 form from §2, verbatim.
 constexpr char kContractLine[] =
     R"({"type":"NETFLOW_V5","time_received_ns":1755636366839794752,"sequence_num":3915400858,"sampling_rate":0,)"
     R"("sampler_address":"192.168.65.1","time_flow_start_ns":1755245595022470127,"time_flow_end_ns":1755245595051470127,)"
@@ -96,7 +96,7 @@ class Obj {
 
 std::string Q(const std::string& s) { return '"' + s + '"'; }
 
-// The flows.v1 text CONTRACT.md §2 prescribes, built independently of the
+// The flows.v1 text docs/contract.md §2 prescribes, built independently of the
 // serializer under test: compact, fixed key order, interfaces only when
 // non-zero.
 struct Want {

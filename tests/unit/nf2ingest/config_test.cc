@@ -1,4 +1,4 @@
-// nf2ingest configuration (CONTRACT.md §4): defaults, environment, flags,
+// nf2ingest configuration (docs/contract.md §4): defaults, environment, flags,
 // validation, and that the key never leaks into a message.
 #include "tools/nf2ingest/config.h"
 
@@ -50,7 +50,7 @@ std::string TempFile(const std::string& name, const std::string& content) {
   return path;
 }
 
-// The largest flows.v1 record CONTRACT.md §2 allows (every field at its
+// The largest flows.v1 record docs/contract.md §2 allows (every field at its
 // widest), written out by hand.
 std::string WidestRecord() {
   const std::string ip = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255";  // 45 chars

@@ -1,4 +1,4 @@
-// What the sender does with each answer of the telemetry API (CONTRACT.md
+// What the sender does with each answer of the telemetry API (docs/contract.md
 // §3), Retry-After parsing, and the backoff schedule.
 #include "stages/sinks/http/retry_policy.h"
 
