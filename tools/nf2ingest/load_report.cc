@@ -9,17 +9,63 @@
 namespace nf2 {
 namespace {
 
-struct Figures {
-  double offered_rps = 0, achieved_rps = 0;
-  double offered_reqps = 0, achieved_reqps = 0;
-  uint64_t requests = 0, ok_requests = 0, retries = 0, splits = 0;
-  uint64_t raw_bytes = 0, wire_bytes = 0, batches = 0;
-  std::string by_status_json, by_status_text;
-  pipeline::Percentiles latency_us, lag_us;
-};
+std::string Ms(uint64_t us) { return absl::StrFormat("%.3f", static_cast<double>(us) / 1000.0); }
 
-Figures Compute(const LoadReportInput& in, const pipeline::MetricsRegistry& r) {
-  Figures f;
+std::string Pcts(const pipeline::Percentiles& p) {
+  return absl::StrCat("{\"p50\": ", Ms(p.p50), ", \"p90\": ", Ms(p.p90), ", \"p99\": ", Ms(p.p99),
+                      ", \"p999\": ", Ms(p.p999), ", \"max\": ", Ms(p.max), "}");
+}
+
+// One JSON array of a per-point figure.
+template <typename Fn>
+std::string Column(const std::vector<TimelinePoint>& points, Fn value) {
+  std::string out = "[";
+  for (size_t i = 0; i < points.size(); ++i) {
+    absl::StrAppend(&out, i == 0 ? "" : ",", value(points[i]));
+  }
+  return out + "]";
+}
+
+std::string Seconds(double s) { return absl::StrFormat("%.3f", s); }
+
+// The per-second series the HTML charts are drawn from: each point covers
+// [start_s, start_s + width_s) and holds counts, so rate = count / width_s.
+std::string TimelineJson(const LoadTimeline& t) {
+  const auto& p = t.points();
+  using P = const TimelinePoint&;
+  std::string s = absl::StrCat(
+      "  \"timeline\": {\n    \"start_s\": ", Column(p, [](P x) { return Seconds(x.start_s); }),
+      ",\n    \"width_s\": ", Column(p, [](P x) { return Seconds(x.width_s); }),
+      ",\n    \"offered\": ", Column(p, [](P x) { return x.counts.offered; }),
+      ",\n    \"generated\": ", Column(p, [](P x) { return x.counts.generated; }),
+      ",\n    \"delivered\": ", Column(p, [](P x) { return x.counts.delivered; }));
+  absl::StrAppend(&s, ",\n    \"answers\": {\"2xx\": ", Column(p, [](P x) { return x.counts.ok; }),
+                  ", \"429\": ", Column(p, [](P x) { return x.counts.r429; }),
+                  ", \"503\": ", Column(p, [](P x) { return x.counts.r503; }),
+                  ", \"other\": ", Column(p, [](P x) { return x.counts.other; }),
+                  ", \"none\": ", Column(p, [](P x) { return x.counts.none; }), "}",
+                  ",\n    \"retries\": ", Column(p, [](P x) { return x.counts.retries; }),
+                  "\n  },\n  \"latency_windows\": [");
+  for (size_t i = 0; i < t.windows().size(); ++i) {
+    const LatencyWindow& w = t.windows()[i];
+    absl::StrAppend(&s, i == 0 ? "" : ",", "\n    {\"start_s\": ", Seconds(w.start_s),
+                    ", \"end_s\": ", Seconds(w.end_s), ", \"step\": ",
+                    w.step < 0 ? "null" : absl::StrCat(w.step + 1), ", \"requests\": ", w.count(),
+                    ", \"latency_ms\": ", Pcts(w.Summary()), "}");
+  }
+  return s + "\n  ]";
+}
+
+std::string SettingsJson(const ReportSettings& r) {
+  return absl::StrCat("  \"settings\": {\"api\": \"", JsonEscape(r.api), "\", \"batch_size\": ",
+                      r.batch_size, ", \"max_in_flight\": \"", JsonEscape(r.max_in_flight),
+                      "\", \"gzip\": \"", JsonEscape(r.gzip), "\"}");
+}
+
+}  // namespace
+
+LoadFigures ComputeLoadFigures(const LoadReportInput& in, const pipeline::MetricsRegistry& r) {
+  LoadFigures f;
   const double gen_s = std::max(1e-9, absl::ToDoubleSeconds(in.generator.elapsed));
   const double wall_s = std::max(1e-9, in.wall_s);
   f.offered_rps = static_cast<double>(in.generator.offered) / gen_s;
@@ -56,17 +102,8 @@ Figures Compute(const LoadReportInput& in, const pipeline::MetricsRegistry& r) {
   return f;
 }
 
-std::string Ms(uint64_t us) { return absl::StrFormat("%.3f", static_cast<double>(us) / 1000.0); }
-
-std::string Pcts(const pipeline::Percentiles& p) {
-  return absl::StrCat("{\"p50\": ", Ms(p.p50), ", \"p90\": ", Ms(p.p90), ", \"p99\": ", Ms(p.p99),
-                      ", \"p999\": ", Ms(p.p999), ", \"max\": ", Ms(p.max), "}");
-}
-
-}  // namespace
-
 std::string LoadReportJson(const LoadReportInput& in, const pipeline::MetricsRegistry& registry) {
-  const Figures f = Compute(in, registry);
+  const LoadFigures f = ComputeLoadFigures(in, registry);
   const auto& o = in.outcomes;
   std::string s = "{\n";
   absl::StrAppendFormat(&s, "  \"rate\": %.3f,\n  \"duration_s\": %.3f,\n  \"wall_s\": %.3f,\n",
@@ -105,12 +142,14 @@ std::string LoadReportJson(const LoadReportInput& in, const pipeline::MetricsReg
     }
     absl::StrAppend(&s, "\n  ]}");
   }
+  absl::StrAppend(&s, ",\n", SettingsJson(in.settings));
+  if (in.timeline) absl::StrAppend(&s, ",\n", TimelineJson(*in.timeline));
   absl::StrAppend(&s, "\n}\n");
   return s;
 }
 
 std::string LoadReportLine(const LoadReportInput& in, const pipeline::MetricsRegistry& registry) {
-  const Figures f = Compute(in, registry);
+  const LoadFigures f = ComputeLoadFigures(in, registry);
   return absl::StrFormat(
              "[LOADTEST] offered=%.1f rec/s achieved=%.1f rec/s requests=%d (%.1f/s) status={%s} "
              "retries=%d bytes_raw=%d bytes_wire=%d generator_behind=%d latency_ms p50=%s p90=%s "
