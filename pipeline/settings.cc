@@ -79,7 +79,7 @@ std::string Wrap(std::string_view text, size_t first_column, size_t indent) {
   std::string out;
   size_t column = first_column;
   bool first = true;
-  for (absl::string_view word : absl::StrSplit(Av(text), ' ', absl::SkipEmpty())) {
+  for (absl::string_view word : absl::StrSplit(Av(text), ' ')) {
     if (!first && column + 1 + word.size() > kHelpWidth) {
       absl::StrAppend(&out, "\n", std::string(indent, ' '));
       column = indent;
