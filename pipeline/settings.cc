@@ -236,10 +236,10 @@ std::string LoadedSettings::Text(std::string_view flag) const {
 }
 
 absl::Status LoadedSettings::Invalid(std::string_view flag, std::string_view why) const {
-  const Setting* row = table_ ? FindRow(*table_, flag) : nullptr;
-  if (row == nullptr)
-    return absl::InvalidArgumentError(absl::StrCat("--", Av(flag), ": ", Av(why)));
-  return BadSetting(*row, Text(flag), why);
+  auto it = name_.find(flag);
+  const std::string name = it == name_.end() ? absl::StrCat("--", Av(flag)) : it->second;
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid setting ", name, "='", Text(flag), "': ", Av(why)));
 }
 
 absl::StatusOr<LoadedSettings> LoadSettings(const SettingsTable& table,
@@ -247,11 +247,11 @@ absl::StatusOr<LoadedSettings> LoadSettings(const SettingsTable& table,
                                             const GetEnvFn& getenv,
                                             const SettingsLoadOptions& options) {
   LoadedSettings loaded;
-  loaded.table_ = &table;
   for (const Setting& s : table) {
     const char* env = s.env.empty() || !getenv ? nullptr : getenv(s.env.c_str());
     loaded.text_[s.flag] = env ? std::string(env) : s.default_value;
     loaded.given_[s.flag] = env != nullptr;
+    loaded.name_[s.flag] = SettingName(s);
   }
   bool only_positional = false;
   for (size_t i = 0; i < args.size(); ++i) {

@@ -142,14 +142,13 @@ class LoadedSettings {
   friend absl::StatusOr<LoadedSettings> LoadSettings(const SettingsTable&,
                                                      const std::vector<std::string>&,
                                                      const GetEnvFn&, const SettingsLoadOptions&);
-  const SettingsTable* table_ = nullptr;
+  std::map<std::string, std::string, std::less<>> name_;  // SettingName of each row
   std::map<std::string, std::string, std::less<>> text_;
   std::map<std::string, bool, std::less<>> given_;
 };
 
 // Parses `args` (without argv[0]) and the environment into the table's
 // fields. Flags beat variables beat defaults; a flag given twice: the last.
-// The table must outlive the result.
 absl::StatusOr<LoadedSettings> LoadSettings(const SettingsTable& table,
                                             const std::vector<std::string>& args,
                                             const GetEnvFn& getenv,
