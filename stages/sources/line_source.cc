@@ -148,9 +148,10 @@ absl::Status LineSource::ReadLoop(int fd, const std::string& name, bool regular)
     if (eof) lines_end = chunk->size;  // the last line may lack its newline
     if (lines_end == 0) {
       if (chunk->size < capacity) continue;
-      // No newline in a full buffer: grow for a long line, up to the limit.
-      if (capacity < options_.max_line_bytes) {
-        capacity = std::min(capacity * 2, options_.max_line_bytes);
+      // No newline in a full buffer: grow for a long line, up to the limit
+      // plus its newline (a line of exactly max_line_bytes is allowed).
+      if (capacity <= options_.max_line_bytes) {
+        capacity = std::min(capacity * 2, options_.max_line_bytes + 1);
         chunk->data.resize(capacity + kLinePadding);
         continue;
       }

@@ -23,7 +23,7 @@ namespace nf2 {
 struct LineSourceOptions {
   std::vector<std::string> inputs;  // paths; "-" is stdin
   size_t chunk_bytes = 1024 * 1024;
-  size_t max_line_bytes = 1024 * 1024;  // longer lines are counted invalid
+  size_t max_line_bytes = 1024 * 1024;  // longer lines (newline excluded) are counted invalid
 };
 
 class LineSource {

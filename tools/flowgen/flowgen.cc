@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cinttypes>
 #include <cmath>
 #include <csignal>
@@ -21,8 +20,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "absl/strings/numbers.h"
 #include "netflow_v5.h"
+#include "pipeline/absl_compat.h"
+#include "pipeline/settings.h"
 #include "stages/sources/flow_generator.h"
 
 namespace nf2::flowgen {
@@ -32,36 +35,19 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
-constexpr char kHelp[] = R"(usage: flowgen [options]
+constexpr char kHelpHeader[] = R"(usage: flowgen [options]
        flowgen --netflow-v5 HOST:PORT [--count N] [--flows M] [--rate R] [--seed S]
 
 Generates goflow2 traffic for demos, tests and benchmarks.
 
-JSON mode (default): writes goflow2 v2 JSON lines (all 50 keys, goflow2's key order).
-  --count N         lines to write (default 1000; 0 = endless, until killed or the reader
-                    goes away)
-  --rate R          lines per second, paced on an absolute schedule (default 0 = as fast as
-                    possible)
-  --seed S          PRNG seed (default 1); the same seed gives byte-identical output
-  --junk-ratio F    fraction 0..1 of junk lines (default 0), cycling among: blank line, goflow2
-                    log line, truncated JSON, invalid UTF-8 in an address, src_addr empty or not
-                    an IP, negative or fractional port, SFLOW_5 record (filtered, not an error)
-  --docker-prefix   prefix every line with a container-log prefix ("collector-2  | ")
-  --out FILE        write the lines to FILE instead of stdout
-  --expected FILE   also write, one per deliverable line and in the same order, the flows.v1
-                    record the mapper must produce for it (compact JSON)
-  At the end: "flowgen: lines=N valid=N filtered=N invalid=N" on stderr.
+JSON mode (default) writes goflow2 v2 JSON lines (all 50 keys, goflow2's key order) and at the
+end "flowgen: lines=N valid=N filtered=N invalid=N" on stderr. NetFlow v5 mode (--netflow-v5)
+sends UDP export packets instead (--count, --flows, --rate, --seed apply) and ends with
+"flowgen: packets=N flows=N".
 
-NetFlow v5 mode:
-  --netflow-v5 HOST:PORT  send UDP NetFlow v5 export packets to HOST:PORT
-  --count N         packets to send (default 1000; 0 = endless)
-  --flows M         flow records per packet, 1..30 (default 10)
-  --rate R          packets per second (default 0 = as fast as possible)
-  --seed S          PRNG seed (default 1)
-  At the end: "flowgen: packets=N flows=N" on stderr.
+)";
 
-  --help            this text
-
+constexpr char kHelpFooter[] = R"(
 Flags take "--name=value" or "--name value". Exit status: 0 ok (also when the reader of
 stdout goes away), 1 runtime error, 2 bad command line.
 )";
@@ -75,13 +61,11 @@ struct Options {
   double rate = 0.0;
   uint64_t seed = 1;
   double junk_ratio = 0.0;
-  bool junk_ratio_set = false;
   bool docker_prefix = false;
   std::string out_path;
   std::string expected_path;
   std::string netflow_v5;
   int flows = 10;
-  bool flows_set = false;
 };
 
 [[noreturn]] void UsageError(const std::string& message) {
@@ -94,103 +78,71 @@ struct Options {
              std::string(want) + ")");
 }
 
-bool ParseU64(std::string_view s, uint64_t& out) {
-  if (s.empty() || s.front() < '0' || s.front() > '9') return false;
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && ptr == s.data() + s.size();
+using nf2::BoolInto;
+using nf2::DoubleInto;
+using nf2::FlagValue;
+using nf2::IntInto;
+using nf2::LoadedSettings;
+using nf2::SettingsTable;
+using nf2::StringInto;
+using nf2::Uint64Into;
+
+// The rows, in --help order; fields are pointers into `o`.
+SettingsTable Table(Options* o) {
+  return {
+      {"count", "", "N", "1000",
+       "lines (packets with --netflow-v5) to write; 0 = endless, until killed or the reader goes "
+       "away",
+       Uint64Into(&o->count, 0, UINT64_MAX)},
+      {"rate", "", "R", "0",
+       "lines (packets) per second, paced on an absolute schedule; 0 = as fast as possible",
+       DoubleInto(&o->rate, 0, 1e12)},
+      {"seed", "", "S", "1", "PRNG seed; the same seed gives byte-identical output",
+       Uint64Into(&o->seed, 0, UINT64_MAX)},
+      {"junk-ratio", "", "F", "0",
+       "fraction 0..1 of junk lines, cycling among: blank line, goflow2 log line, truncated JSON, "
+       "invalid UTF-8 in an address, src_addr empty or not an IP, negative or fractional port, "
+       "SFLOW_5 record (filtered, not an error)",
+       DoubleInto(&o->junk_ratio, 0, 1)},
+      {"docker-prefix", "", "", "",
+       "prefix every line with a container-log prefix (\"collector-2  | \")",
+       BoolInto(&o->docker_prefix), FlagValue::kNone},
+      {"out", "", "FILE", "", "write the lines to FILE instead of stdout",
+       StringInto(&o->out_path, false)},
+      {"expected", "", "FILE", "",
+       "also write, one per deliverable line and in the same order, the flows.v1 record the "
+       "mapper must produce for it (compact JSON)",
+       StringInto(&o->expected_path, false)},
+      {"netflow-v5", "", "HOST:PORT", "", "send UDP NetFlow v5 export packets to HOST:PORT",
+       StringInto(&o->netflow_v5, false)},
+      {"flows", "", "M", "10", "with --netflow-v5: flow records per packet, 1..30",
+       IntInto(&o->flows, 1, NetflowV5Generator::kMaxFlows)},
+  };
 }
 
-bool ParseDouble(std::string_view s, double& out) {
-  if (s.empty()) return false;
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && ptr == s.data() + s.size() && std::isfinite(out);
+// The rules that span flags: each mode's flags only.
+void Validate(const Options& o, const LoadedSettings& loaded) {
+  if (!o.netflow_v5.empty()) {
+    for (const char* json_only : {"junk-ratio", "docker-prefix", "out", "expected"}) {
+      if (loaded.Given(json_only)) {
+        UsageError("--" + std::string(json_only) + " does not apply to --netflow-v5");
+      }
+    }
+  } else if (loaded.Given("flows")) {
+    UsageError("--flows only applies with --netflow-v5");
+  }
 }
 
 Options ParseArgs(int argc, char** argv) {
-  struct Flag {
-    std::string_view name;
-    bool takes_value;
-  };
-  static constexpr Flag kFlags[] = {
-      {"help", false},      {"count", true},          {"rate", true}, {"seed", true},
-      {"junk-ratio", true}, {"docker-prefix", false}, {"out", true},  {"expected", true},
-      {"netflow-v5", true}, {"flows", true},
-  };
-
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "-h") {
-      std::fputs(kHelp, stdout);
-      std::exit(kExitOk);
-    }
-    if (arg.size() <= 2 || arg.substr(0, 2) != "--") {
-      UsageError("unexpected argument '" + std::string(arg) + "'");
-    }
-    std::string_view name = arg.substr(2);
-    std::string_view value;
-    bool has_value = false;
-    if (const size_t eq = name.find('='); eq != std::string_view::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_value = true;
-    }
-    const Flag* flag = nullptr;
-    for (const Flag& f : kFlags) {
-      if (f.name == name) flag = &f;
-    }
-    if (flag == nullptr) UsageError("unknown flag --" + std::string(name));
-    if (flag->takes_value && !has_value) {
-      if (i + 1 >= argc) UsageError("--" + std::string(name) + " needs a value");
-      value = argv[++i];
-    } else if (!flag->takes_value && has_value) {
-      UsageError("--" + std::string(name) + " takes no value");
-    }
-
-    if (name == "help") {
-      std::fputs(kHelp, stdout);
-      std::exit(kExitOk);
-    } else if (name == "count") {
-      if (!ParseU64(value, o.count)) BadValue(name, value, "a non-negative integer");
-    } else if (name == "rate") {
-      if (!ParseDouble(value, o.rate) || o.rate < 0) BadValue(name, value, "a number >= 0");
-    } else if (name == "seed") {
-      if (!ParseU64(value, o.seed)) BadValue(name, value, "a non-negative integer");
-    } else if (name == "junk-ratio") {
-      if (!ParseDouble(value, o.junk_ratio) || o.junk_ratio < 0 || o.junk_ratio > 1) {
-        BadValue(name, value, "a number between 0 and 1");
-      }
-      o.junk_ratio_set = true;
-    } else if (name == "docker-prefix") {
-      o.docker_prefix = true;
-    } else if (name == "out") {
-      if (value.empty()) BadValue(name, value, "a file name");
-      o.out_path = value;
-    } else if (name == "expected") {
-      if (value.empty()) BadValue(name, value, "a file name");
-      o.expected_path = value;
-    } else if (name == "netflow-v5") {
-      if (value.empty()) BadValue(name, value, "HOST:PORT");
-      o.netflow_v5 = value;
-    } else if (name == "flows") {
-      uint64_t flows = 0;
-      if (!ParseU64(value, flows) || flows < 1 ||
-          flows > static_cast<uint64_t>(NetflowV5Generator::kMaxFlows)) {
-        BadValue(name, value, "an integer between 1 and 30");
-      }
-      o.flows = static_cast<int>(flows);
-      o.flows_set = true;
-    }
+  const SettingsTable table = Table(&o);
+  const auto loaded = LoadSettings(table, std::vector<std::string>(argv + 1, argv + argc), nullptr);
+  if (!loaded.ok()) UsageError(std::string(loaded.status().message()));
+  if (loaded->help) {
+    std::fputs(SettingsHelp(table, kHelpHeader, kHelpFooter).c_str(), stdout);
+    std::exit(kExitOk);
   }
-
-  if (!o.netflow_v5.empty()) {
-    if (o.junk_ratio_set) UsageError("--junk-ratio does not apply to --netflow-v5");
-    if (o.docker_prefix) UsageError("--docker-prefix does not apply to --netflow-v5");
-    if (!o.out_path.empty()) UsageError("--out does not apply to --netflow-v5");
-    if (!o.expected_path.empty()) UsageError("--expected does not apply to --netflow-v5");
-  } else if (o.flows_set) {
-    UsageError("--flows only applies with --netflow-v5");
-  }
+  Validate(o, *loaded);
   return o;
 }
 
@@ -365,7 +317,8 @@ int RunNetflowV5(const Options& o) {
     port = target.substr(colon + 1);
   }
   uint64_t port_number = 0;
-  if (host.empty() || !ParseU64(port, port_number) || port_number == 0 || port_number > 65535) {
+  if (host.empty() || !absl::SimpleAtoi(nf2::Av(port), &port_number) || port_number == 0 ||
+      port_number > 65535) {
     BadValue("netflow-v5", target, "HOST:PORT with a port 1..65535");
   }
 

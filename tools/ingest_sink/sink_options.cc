@@ -1,167 +1,101 @@
 #include "sink_options.h"
 
-#include <charconv>
 #include <fstream>
-#include <functional>
 #include <limits>
-#include <sstream>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "pipeline/absl_compat.h"
+#include "pipeline/settings.h"
 
 namespace ingest_sink {
 namespace {
 
-template <typename T>
-bool ParseInteger(std::string_view text, T min, T max, T& out) {
-  T value{};
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
-    return false;
-  }
-  out = value;
-  return true;
-}
+using nf2::BadSetting;
+using nf2::FlagValue;
+using nf2::IntInto;
+using nf2::Setting;
+using nf2::SettingsTable;
+using nf2::StringInto;
 
-bool ParseProbability(std::string_view text, double& out) {
-  double value = 0.0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  // `!(value >= 0.0)` also refuses NaN.
-  if (ec != std::errc() || end != text.data() + text.size() || !(value >= 0.0) || value > 1.0) {
-    return false;
-  }
-  out = value;
-  return true;
-}
-
-std::string BadValue(std::string_view flag, std::string_view value, std::string_view expected) {
-  std::ostringstream message;
-  message << "invalid value for --" << flag << ": '" << value << "' (expected " << expected << ")";
-  return message.str();
-}
-
-// Applies a flag's value to the options; returns an error message or "".
-using FlagSetter = std::function<std::string(std::string_view value, SinkOptions& options)>;
-
-struct FlagSpec {
-  std::string_view name;
-  std::string_view value_name;  // Empty for flags without a value.
-  std::string_view help;
-  FlagSetter apply;
-};
-
-template <typename T>
-FlagSetter IntegerSetter(std::string_view flag, T min, T max,
-                         std::function<T&(SinkOptions&)> field) {
-  return [flag, min, max, field](std::string_view value, SinkOptions& options) -> std::string {
-    if (ParseInteger<T>(value, min, max, field(options))) return "";
-    return BadValue(flag, value, "an integer " + std::to_string(min) + ".." + std::to_string(max));
-  };
-}
-
-FlagSetter NonEmptySetter(std::string_view flag, std::function<std::string&(SinkOptions&)> field) {
-  return [flag, field](std::string_view value, SinkOptions& options) -> std::string {
-    if (value.empty()) return BadValue(flag, value, "a non-empty value");
-    field(options) = std::string(value);
-    return "";
-  };
-}
-
-std::string ApplyScript(std::string_view value, SinkOptions& options) {
-  options.script.clear();
+absl::Status ParseScript(const Setting& s, std::string_view value, SinkOptions* options) {
+  options->script.clear();
   while (!value.empty()) {
     const size_t comma = value.find(',');
     const std::string_view token = TrimBlanks(value.substr(0, comma));
     const std::optional<FaultAction> action = ParseScriptToken(token);
     if (!action) {
-      return BadValue("script", token, "an HTTP status 200..299/400..599, 'close' or 'slow'");
+      return BadSetting(s, token, "not an HTTP status 200..299/400..599, 'close' or 'slow'");
     }
-    options.script.push_back(*action);
+    options->script.push_back(*action);
     value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
   }
-  return "";
+  return absl::OkStatus();
 }
 
-const std::vector<FlagSpec>& Flags() {
-  static const std::vector<FlagSpec> flags = {
-      {"help", "", "print this help and exit", nullptr},
-      {"host", "ADDR", "address to listen on (default 127.0.0.1)",
-       NonEmptySetter("host", [](SinkOptions& o) -> std::string& { return o.host; })},
-      {"port", "N", "port to listen on; 0 = any free port (default 8080)",
-       IntegerSetter<int>("port", 0, 65535, [](SinkOptions& o) -> int& { return o.port; })},
-      {"key-file", "FILE",
+// The rows, in --help order; fields are pointers into `o`.
+SettingsTable Table(SinkOptions* o) {
+  IngestSettings& in = o->ingest;
+  return {
+      {"host", "", "ADDR", "127.0.0.1", "address to listen on", StringInto(&o->host, false)},
+      {"port", "", "N", "8080", "port to listen on; 0 = any free port",
+       IntInto(&o->port, 0, 65535)},
+      {"key-file", "", "FILE", "",
        "read the Bearer key from the first line of FILE (default: env KEY, else TEST_KEY)",
-       NonEmptySetter("key-file", [](SinkOptions& o) -> std::string& { return o.key_file; })},
-      {"out", "FILE", "append every accepted record to FILE as one JSON line",
-       NonEmptySetter("out", [](SinkOptions& o) -> std::string& { return o.out_path; })},
-      {"discard", "", "accept bodies without decoding them; records = X-Batch-Records header",
-       [](std::string_view, SinkOptions& o) -> std::string {
-         o.ingest.discard = true;
-         return "";
-       }},
-      {"max-body-bytes", "N", "413 batch_too_large above N bytes on the wire (default 5242880)",
-       IntegerSetter<uint64_t>(
-           "max-body-bytes", 1, uint64_t{1} << 40,
-           [](SinkOptions& o) -> uint64_t& { return o.ingest.max_body_bytes; })},
-      {"max-records", "N", "413 too_many_records above N records (default 10000)",
-       IntegerSetter<uint64_t>("max-records", 1, std::numeric_limits<uint32_t>::max(),
-                               [](SinkOptions& o) -> uint64_t& { return o.ingest.max_records; })},
-      {"threads", "N", "worker threads, i.e. connections served at once (default 8)",
-       IntegerSetter<int>("threads", 1, 1024, [](SinkOptions& o) -> int& { return o.threads; })},
-      {"script", "LIST",
+       StringInto(&o->key_file, false)},
+      {"out", "", "FILE", "", "append every accepted record to FILE as one JSON line",
+       StringInto(&o->out_path, false)},
+      {"discard", "", "", "",
+       "accept bodies without decoding them; records = X-Batch-Records header",
+       nf2::BoolInto(&in.discard), FlagValue::kNone},
+      {"max-body-bytes", "", "N", "5242880", "413 batch_too_large above N bytes on the wire",
+       IntInto(&in.max_body_bytes, 1, int64_t{1} << 40)},
+      {"max-records", "", "N", "10000", "413 too_many_records above N records",
+       IntInto(&in.max_records, 1, std::numeric_limits<uint32_t>::max())},
+      {"threads", "", "N", "8", "worker threads, i.e. connections served at once",
+       IntInto(&o->threads, 1, 1024)},
+      {"script", "", "LIST", "",
        "answers for the first ingest requests, e.g. 503,429,close,slow,202 (2xx = normal)",
-       ApplyScript},
-      {"retry-after", "N", "Retry-After seconds for 429/503; 0 = omit (default 1)",
-       IntegerSetter<int>("retry-after", 0, 86400,
-                          [](SinkOptions& o) -> int& { return o.ingest.retry_after_s; })},
-      {"fail-rate", "P", "answer --fail-status at random with probability P in 0..1 (default 0)",
-       [](std::string_view v, SinkOptions& o) -> std::string {
-         return ParseProbability(v, o.fail_rate) ? "" : BadValue("fail-rate", v, "a number 0..1");
+       [o](const Setting& s, std::string_view v) { return ParseScript(s, v, o); }},
+      {"retry-after", "", "N", "1", "Retry-After seconds for 429/503; 0 = omit",
+       IntInto(&in.retry_after_s, 0, 86400)},
+      {"fail-rate", "", "P", "0", "answer --fail-status at random with probability P in 0..1",
+       nf2::DoubleInto(&o->fail_rate, 0, 1)},
+      {"fail-status", "", "S", "500", "status used by --fail-rate, 400..599",
+       IntInto(&o->fail_status, 400, 599)},
+      {"seed", "", "N", "", "seed for --fail-rate (default: random)",
+       [o](const Setting& s, std::string_view v) -> absl::Status {
+         auto seed = nf2::ParseSettingUint64(s, v, 0, std::numeric_limits<uint64_t>::max());
+         if (!seed.ok()) return seed.status();
+         o->seed = *seed;
+         return absl::OkStatus();
        }},
-      {"fail-status", "S", "status used by --fail-rate, 400..599 (default 500)",
-       IntegerSetter<int>("fail-status", 400, 599,
-                          [](SinkOptions& o) -> int& { return o.fail_status; })},
-      {"seed", "N", "seed for --fail-rate (default: random)",
-       [](std::string_view v, SinkOptions& o) -> std::string {
-         uint64_t seed = 0;
-         if (!ParseInteger<uint64_t>(v, 0, std::numeric_limits<uint64_t>::max(), seed)) {
-           return BadValue("seed", v, "an unsigned 64-bit integer");
-         }
-         o.seed = seed;
-         return "";
+      {"latency-ms", "", "N", "0", "delay every ingest answer by N ms",
+       [&in](const Setting& s, std::string_view v) -> absl::Status {
+         auto ms = nf2::ParseSettingInt(s, v, 0, 600000);
+         if (!ms.ok()) return ms.status();
+         in.latency = std::chrono::milliseconds(*ms);
+         return absl::OkStatus();
        }},
-      {"latency-ms", "N", "delay every ingest answer by N ms (default 0)",
-       [](std::string_view v, SinkOptions& o) -> std::string {
-         int ms = 0;
-         if (!ParseInteger<int>(v, 0, 600000, ms)) {
-           return BadValue("latency-ms", v, "an integer 0..600000");
-         }
-         o.ingest.latency = std::chrono::milliseconds(ms);
-         return "";
-       }},
-      {"rate-limit", "N", "at most N ingest requests per rolling minute, then 429; 0 = off",
-       IntegerSetter<int>("rate-limit", 0, std::numeric_limits<int>::max(),
-                          [](SinkOptions& o) -> int& { return o.ingest.rate_limit_per_min; })},
+      {"rate-limit", "", "N", "0",
+       "at most N ingest requests per rolling minute, then 429; 0 = off",
+       IntInto(&in.rate_limit_per_min, 0, std::numeric_limits<int>::max())},
   };
-  return flags;
 }
 
-const FlagSpec* FindFlag(std::string_view name) {
-  for (const FlagSpec& flag : Flags()) {
-    if (flag.name == name) return &flag;
-  }
-  return nullptr;
-}
-
-// Rejects flag combinations that cannot do what the user expects.
-std::string CheckCombination(const SinkOptions& options) {
+// The rules that span flags.
+absl::Status Validate(const SinkOptions& options) {
   if (options.ingest.discard && !options.out_path.empty()) {
-    return "--out cannot be combined with --discard (discarded bodies are never parsed)";
+    return absl::InvalidArgumentError(
+        "--out cannot be combined with --discard (discarded bodies are never parsed)");
   }
-  return "";
+  return absl::OkStatus();
 }
 
-ParsedCommandLine Error(std::string message) {
+ParsedCommandLine Error(const absl::Status& status) {
   ParsedCommandLine parsed;
   parsed.kind = ParsedCommandLine::Kind::kError;
-  parsed.error = std::move(message);
+  parsed.error = std::string(status.message());
   return parsed;
 }
 
@@ -178,7 +112,8 @@ std::optional<FaultAction> ParseScriptToken(std::string_view token) {
     return action;
   }
   int status = 0;
-  if (!ParseInteger<int>(token, 200, 599, status) || (status >= 300 && status < 400)) {
+  if (!absl::SimpleAtoi(nf2::Av(token), &status) || status < 200 || status > 599 ||
+      (status >= 300 && status < 400)) {
     return std::nullopt;
   }
   if (status >= 400) {
@@ -190,55 +125,27 @@ std::optional<FaultAction> ParseScriptToken(std::string_view token) {
 
 ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args) {
   ParsedCommandLine parsed;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string_view arg = args[i];
-    if (arg.size() < 3 || arg.substr(0, 2) != "--") {
-      return Error("unexpected argument '" + std::string(arg) + "' (see --help)");
-    }
-    const size_t equals = arg.find('=');
-    const std::string_view name =
-        arg.substr(2, equals == std::string_view::npos ? arg.npos : equals - 2);
-    const FlagSpec* flag = FindFlag(name);
-    if (flag == nullptr) return Error("unknown flag --" + std::string(name) + " (see --help)");
-    if (flag->name == "help") {
-      parsed.kind = ParsedCommandLine::Kind::kHelp;
-      return parsed;
-    }
-    std::string_view value;
-    if (flag->value_name.empty()) {
-      if (equals != std::string_view::npos)
-        return Error("--" + std::string(name) + " takes no value");
-    } else if (equals != std::string_view::npos) {
-      value = arg.substr(equals + 1);
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    } else {
-      return Error("--" + std::string(name) + " needs a value " + std::string(flag->value_name));
-    }
-    if (std::string error = flag->apply(value, parsed.options); !error.empty()) {
-      return Error(std::move(error));
-    }
+  const SettingsTable table = Table(&parsed.options);
+  auto loaded = nf2::LoadSettings(table, args, nullptr);
+  if (!loaded.ok()) return Error(loaded.status());
+  if (loaded->help) {
+    parsed.kind = ParsedCommandLine::Kind::kHelp;
+    return parsed;
   }
-  if (std::string error = CheckCombination(parsed.options); !error.empty()) {
-    return Error(std::move(error));
-  }
+  if (absl::Status st = Validate(parsed.options); !st.ok()) return Error(st);
   return parsed;
 }
 
 std::string HelpText() {
-  std::ostringstream text;
-  text << "Usage: ingest-sink [flags]\n"
-          "Reference telemetry API (POST /v1/ingest, GET /v1/health, GET /v1/metrics) for\n"
-          "demos and tests. Prints 'ingest-sink listening on http://HOST:PORT' once bound.\n"
-          "The Bearer key comes from env KEY (default TEST_KEY) or --key-file.\n\n"
-          "Flags (--name=value or --name value):\n";
-  for (const FlagSpec& flag : Flags()) {
-    std::string left = "--" + std::string(flag.name);
-    if (!flag.value_name.empty()) left += " " + std::string(flag.value_name);
-    text << "  " << left << std::string(left.size() < 22 ? 22 - left.size() : 1, ' ') << flag.help
-         << "\n";
-  }
-  return text.str();
+  SinkOptions unused;
+  return nf2::SettingsHelp(
+      Table(&unused),
+      "Usage: ingest-sink [flags]\n"
+      "Reference telemetry API (POST /v1/ingest, GET /v1/health, GET /v1/metrics) for\n"
+      "demos and tests. Prints 'ingest-sink listening on http://HOST:PORT' once bound.\n"
+      "The Bearer key comes from env KEY (default TEST_KEY) or --key-file.\n\n"
+      "Flags (--name=value or --name value):\n",
+      "");
 }
 
 std::optional<std::string> ResolveKey(const std::string& key_file, const char* env_key,

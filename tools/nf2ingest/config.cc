@@ -1,191 +1,313 @@
 #include "tools/nf2ingest/config.h"
 
+#include <curl/curl.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cmath>
+#include <cstdint>
 #include <fstream>
-#include <map>
-#include <optional>
+#include <memory>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "pipeline/absl_compat.h"
+#include "pipeline/json_escape.h"
+#include "pipeline/status_macros.h"
 #include "stages/flows/flow_record_json.h"
+#include "stages/sinks/http/spool.h"
 #include "tools/nf2ingest/cpu_budget.h"
 
 namespace nf2 {
 namespace {
 
-struct Setting {
-  const char* flag;  // without the leading "--"
-  const char* env;
-  std::string default_value;
-  const char* help;
+// A key file is one short line; anything larger (a wrong path such as
+// /dev/zero or a log file) is refused before it is read in full.
+constexpr size_t kMaxKeyFileBytes = 16 << 10;
+// What a spool file holds besides the request body: the magic line, the
+// fixed header (id, record count, body sizes, note size, flags) and the CRC.
+constexpr uint64_t kSpoolFileOverheadBytes = kBatchFileMagic.size() + 36 + 4;
+
+// What the settings parse into; Validate turns it into the Config.
+struct Draft {
+  Config cfg;
+  std::string key_file;
+  double generate_rate = 0;  // 0: no load-test mode
+  absl::Duration duration = absl::Seconds(10);
 };
 
 // One thread per pool per CPU this process may use (affinity and cgroup
 // quota, not the machine's count).
 std::string DefaultThreads() { return std::to_string(CpuBudget()); }
 
-const std::vector<Setting>& Settings() {
-  static const auto* settings = new std::vector<Setting>{
-      {"api", "API", "http://telemetry-api:8080", "API base URL; /v1/ingest is appended"},
-      {"key-file", "KEY_FILE", "",
-       "file whose first line is the Bearer key (else the KEY variable, default TEST_KEY)"},
-      {"collector-id", "COLLECTOR_ID", "gw-local", "collector_id in every payload"},
-      {"batch-size", "BATCH_SIZE", "200", "records per batch"},
-      {"flush-interval", "FLUSH_INTERVAL", "1", "seconds before a partial batch is sent"},
-      {"max-records-per-batch", "MAX_RECORDS_PER_BATCH", "10000",
-       "hard cap on records per request"},
-      {"max-payload-size", "MAX_PAYLOAD_SIZE", "5242880",
-       "hard cap on bytes per request, on the wire"},
-      {"gzip-threshold", "GZIP_THRESHOLD", "51200", "gzip bodies larger than this many bytes"},
-      {"gzip-impl", "GZIP_IMPL", "isal", "gzip implementation: isal, libdeflate or zlib"},
-      {"gzip-level", "GZIP_LEVEL", "1", "gzip level (isal 0..3, libdeflate 1..12, zlib 1..9)"},
-      {"json-parser", "JSON_PARSER", "simdjson", "JSON parser: simdjson or rapidjson"},
-      {"log-level", "LOG_LEVEL", "INFO", "DEBUG, INFO, WARN or ERROR"},
-      {"max-in-flight", "MAX_IN_FLIGHT", "4", "concurrent POST requests"},
-      {"timeout", "TIMEOUT", "30", "seconds for one request, answer included"},
-      {"connect-timeout", "CONNECT_TIMEOUT", "5", "seconds to connect"},
-      {"retry-initial", "RETRY_INITIAL", "0.5",
-       "first retry backoff cap, seconds (doubles per retry)"},
-      {"retry-max", "RETRY_MAX", "30", "largest retry backoff, seconds"},
-      {"drain-timeout", "DRAIN_TIMEOUT", "30",
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t extra = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      extra = 1, cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      extra = 2, cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      extra = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + extra >= s.size()) return false;
+    for (size_t k = 1; k <= extra; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    static constexpr uint32_t kMinForLength[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMinForLength[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+absl::Status ParseCollectorId(const Setting& s, std::string_view text, std::string* out) {
+  if (text.empty()) return BadSetting(s, text, "must not be empty");
+  if (!IsValidUtf8(text)) return BadSetting(s, "", "not valid UTF-8");
+  *out = std::string(text);
+  return absl::OkStatus();
+}
+
+using CurlUrl = std::unique_ptr<CURLU, decltype(&curl_url_cleanup)>;
+
+// Whether libcurl, which sends the requests, can use the URL: it parses,
+// names a host and a port in 1..65535.
+absl::Status CheckUrlWithCurl(const Setting& s, const std::string& url) {
+  CurlUrl u(curl_url(), &curl_url_cleanup);
+  if (!u) return absl::ResourceExhaustedError("curl_url: out of memory");
+  if (CURLUcode rc = curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0); rc != CURLUE_OK) {
+    return BadSetting(s, url, absl::StrCat("not a URL libcurl can use: ", curl_url_strerror(rc)));
+  }
+  char* host = nullptr;
+  const bool has_host = curl_url_get(u.get(), CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+                        host != nullptr && host[0] != '\0';
+  curl_free(host);
+  if (!has_host) return BadSetting(s, url, "the URL has no host");
+  char* port = nullptr;
+  if (curl_url_get(u.get(), CURLUPART_PORT, &port, 0) == CURLUE_OK && port != nullptr) {
+    int n = 0;
+    const bool ok = absl::SimpleAtoi(port, &n) && n >= 1 && n <= 65535;
+    curl_free(port);
+    if (!ok) return BadSetting(s, url, "the port must be 1..65535");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseApi(const Setting& s, std::string_view text, std::string* api) {
+  if (UrlWithoutUserinfo(text) != text) {
+    // Never echo the userinfo: it is a password more often than not.
+    return BadSetting(s, UrlWithoutUserinfo(text),
+                      "a user or password in the URL (removed here) is refused: the API takes a "
+                      "Bearer key from KEY or --key-file, not Basic auth");
+  }
+  std::string v(text);
+  while (!v.empty() && v.back() == '/') v.pop_back();
+  const bool http = absl::StartsWith(v, "http://");
+  const bool https = absl::StartsWith(v, "https://");
+  if (!http && !https) return BadSetting(s, text, "not an http:// or https:// URL");
+  std::string_view rest = std::string_view(v).substr(http ? 7 : 8);
+  if (rest.empty() || rest.front() == '/' || rest.front() == ':') {
+    return BadSetting(s, text, "the URL has no host");
+  }
+  for (char c : rest) {
+    if (c == ' ' || c == '?' || c == '#' || static_cast<unsigned char>(c) < 0x20) {
+      return BadSetting(s, text, "the URL contains a space, query or fragment");
+    }
+  }
+  RETURN_IF_ERROR(CheckUrlWithCurl(s, v));
+  *api = v;
+  return absl::OkStatus();
+}
+
+absl::Status ParseMetricsAddr(const Setting& s, std::string_view text, Config* cfg) {
+  const std::string addr(text);
+  const size_t colon = addr.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(addr.substr(colon + 1), &port) || port < 0 || port > 65535) {
+    return BadSetting(s, addr, "not HOST:PORT (e.g. 0.0.0.0:9464)");
+  }
+  cfg->metrics_host = addr.substr(0, colon);
+  // [::1]:9464 names an IPv6 host.
+  if (cfg->metrics_host.size() > 2 && cfg->metrics_host.front() == '[' &&
+      cfg->metrics_host.back() == ']') {
+    cfg->metrics_host = cfg->metrics_host.substr(1, cfg->metrics_host.size() - 2);
+  }
+  cfg->metrics_port = port;
+  return absl::OkStatus();
+}
+
+absl::Status ParseRate(const Setting& s, std::string_view text, double* rate) {
+  if (text.empty()) return absl::OkStatus();  // no load-test mode
+  absl::StatusOr<double> d = ParseSettingDouble(s, text, 0, 1e9, /*min_exclusive=*/true);
+  if (!d.ok()) return BadSetting(s, text, "not a rate in records per second (0 < RATE <= 1e9)");
+  *rate = *d;
+  return absl::OkStatus();
+}
+
+// The rows, in the order they are parsed and listed in --help. Fields are
+// pointers into `d`.
+SettingsTable Table(Draft* d) {
+  Config& c = d->cfg;
+  PipelineOptions& p = c.pipeline;
+  const SecondsRange positive;
+  const SecondsRange zero_is_off{absl::Nanoseconds(1), true};
+  const SecondsRange at_least_1ms{absl::Milliseconds(1)};
+  return {
+      {"api", "API", "URL", "http://telemetry-api:8080", "API base URL; /v1/ingest is appended",
+       [&c](const Setting& s, std::string_view t) { return ParseApi(s, t, &c.api); }},
+      {"key-file", "KEY_FILE", "FILE", "",
+       "file whose first line is the Bearer key (else the KEY variable, default TEST_KEY)",
+       StringInto(&d->key_file)},
+      {"collector-id", "COLLECTOR_ID", "ID", "gw-local", "collector_id in every payload (UTF-8)",
+       [&p](const Setting& s, std::string_view t) {
+         return ParseCollectorId(s, t, &p.collector_id);
+       }},
+      {"batch-size", "BATCH_SIZE", "N", "200", "records per batch",
+       IntInto(&p.batch_size, 1, INT64_MAX)},
+      {"flush-interval", "FLUSH_INTERVAL", "SECONDS", "1", "seconds before a partial batch is sent",
+       SecondsInto(&p.flush_interval, positive)},
+      {"max-records-per-batch", "MAX_RECORDS_PER_BATCH", "N", "10000",
+       "hard cap on records per request", IntInto(&p.limits.max_records, 1, INT64_MAX)},
+      {"max-payload-size", "MAX_PAYLOAD_SIZE", "BYTES", "5242880",
+       "hard cap on bytes per request, on the wire",
+       IntInto(&p.limits.max_wire_bytes, 1, INT64_MAX)},
+      {"gzip-threshold", "GZIP_THRESHOLD", "BYTES", "51200",
+       "gzip bodies larger than this many bytes", IntInto(&p.limits.gzip_threshold, 0, INT64_MAX)},
+      {"gzip-impl", "GZIP_IMPL", "NAME", "isal", "gzip implementation: isal, libdeflate or zlib",
+       NamedInto(&p.gzip_impl, GzipImplFromName)},
+      {"gzip-level", "GZIP_LEVEL", "N", "1", "gzip level (isal 0..3, libdeflate 1..12, zlib 1..9)",
+       IntInto(&p.gzip_level, 0, 1000)},
+      {"json-parser", "JSON_PARSER", "NAME", "simdjson", "JSON parser: simdjson or rapidjson",
+       NamedInto(&p.json_parser, JsonParserKindFromName)},
+      {"log-level", "LOG_LEVEL", "LEVEL", "INFO", "DEBUG, INFO, WARN or ERROR",
+       NamedInto(&c.log_level, LogLevelFromName)},
+      {"max-in-flight", "MAX_IN_FLIGHT", "N", "4", "concurrent POST requests",
+       IntInto(&p.sender.max_in_flight, 1, 1024)},
+      {"timeout", "TIMEOUT", "SECONDS", "30",
+       "seconds for one request, answer included (at least 0.001)",
+       SecondsInto(&p.sender.timeout, at_least_1ms)},
+      {"connect-timeout", "CONNECT_TIMEOUT", "SECONDS", "5", "seconds to connect (at least 0.001)",
+       SecondsInto(&p.sender.connect_timeout, at_least_1ms)},
+      {"retry-initial", "RETRY_INITIAL", "SECONDS", "0.5",
+       "first retry backoff cap, seconds (doubles per retry)",
+       SecondsInto(&p.sender.retry_initial, positive)},
+      {"retry-max", "RETRY_MAX", "SECONDS", "30", "largest retry backoff, seconds",
+       SecondsInto(&p.sender.retry_max, positive)},
+      {"drain-timeout", "DRAIN_TIMEOUT", "SECONDS", "30",
        "seconds after input ends (EOF or signal) to finish sending; then the rest is spooled or "
-       "undelivered"},
-      {"retry-on", "RETRY_ON", "408,429,5xx,network",
-       "failures to retry: HTTP statuses, 5xx (all but 501) and network"},
-      {"spool-dir", "SPOOL_DIR", "",
-       "directory for batches that cannot be delivered yet (replayed when the API answers)"},
-      {"spool-max-bytes", "SPOOL_MAX_BYTES", "1073741824",
-       "spool size cap; a full spool holds the input back, it never deletes"},
-      {"durable", "DURABLE", "false",
-       "write every batch to the spool before sending it (needs --spool-dir)"},
-      {"retry-max-duration", "RETRY_MAX_DURATION", "60",
-       "with a spool: after this many seconds without a success, new batches go to disk"},
-      {"dead-letter-dir", "DEAD_LETTER_DIR", "",
-       "directory for batches the API rejects for good, with its answer"},
-      {"replay", "REPLAY", "",
-       "re-send the batches of a dead-letter or spool directory, then exit (no input is read)"},
-      {"parser-threads", "PARSER_THREADS", DefaultThreads(), "JSON parser threads"},
-      {"mapper-threads", "MAPPER_THREADS", DefaultThreads(), "flows.v1 mapper threads"},
-      {"assembler-threads", "ASSEMBLER_THREADS", DefaultThreads(),
-       "batch assembler (and gzip) threads"},
-      {"queue-chunks", "QUEUE_CHUNKS", "4", "chunks each queue between stages holds"},
-      {"chunk-bytes", "CHUNK_BYTES", "1048576", "bytes of input read per chunk"},
-      {"max-line-bytes", "MAX_LINE_BYTES", "1048576", "longer input lines are counted invalid"},
-      {"stats-interval", "STATS_INTERVAL", "10",
-       "seconds between live stats lines (a progress line on a terminal); 0 = off"},
-      {"metrics-addr", "METRICS_ADDR", "",
-       "HOST:PORT to serve Prometheus /metrics and /healthz on (port 0 = any free port)"},
-      {"health-stall-seconds", "HEALTH_STALL_SECONDS", "60",
-       "/healthz answers 503 when no request has succeeded for this long while data waits"},
-      {"log-format", "LOG_FORMAT", "text", "text, or json (one object per line: time, level, msg)"},
-      {"generate", "GENERATE", "",
+       "undelivered",
+       SecondsInto(&c.drain_timeout, zero_is_off)},
+      {"retry-on", "RETRY_ON", "LIST", "408,429,5xx,network",
+       "failures to retry: HTTP statuses, 5xx (all but 501) and network",
+       NamedInto(&p.sender.retry_on, RetryOn::Parse)},
+      {"spool-dir", "SPOOL_DIR", "DIR", "",
+       "directory for batches that cannot be delivered yet (replayed when the API answers)",
+       StringInto(&c.spool_dir)},
+      {"spool-max-bytes", "SPOOL_MAX_BYTES", "BYTES", "1073741824",
+       "spool size cap, at least one batch (MAX_PAYLOAD_SIZE + 58); a full spool holds the input "
+       "back, it never deletes",
+       IntInto(&c.spool_max_bytes, 1, INT64_MAX)},
+      {"durable", "DURABLE", "", "false",
+       "write every batch to the spool before sending it (needs --spool-dir)",
+       BoolInto(&p.sender.durable), FlagValue::kOptional},
+      {"retry-max-duration", "RETRY_MAX_DURATION", "SECONDS", "60",
+       "with a spool: after this many seconds without a success, new batches go to disk",
+       SecondsInto(&p.sender.retry_max_duration, positive)},
+      {"dead-letter-dir", "DEAD_LETTER_DIR", "DIR", "",
+       "directory for batches the API rejects for good, with its answer",
+       StringInto(&c.dead_letter_dir)},
+      {"replay", "REPLAY", "DIR", "",
+       "re-send the batches of a dead-letter or spool directory, then exit (no input is read)",
+       StringInto(&c.replay_dir)},
+      {"parser-threads", "PARSER_THREADS", "N", DefaultThreads(), "JSON parser threads",
+       IntInto(&p.parser_threads, 1, 256)},
+      {"mapper-threads", "MAPPER_THREADS", "N", DefaultThreads(), "flows.v1 mapper threads",
+       IntInto(&p.mapper_threads, 1, 256)},
+      {"assembler-threads", "ASSEMBLER_THREADS", "N", DefaultThreads(),
+       "batch assembler (and gzip) threads", IntInto(&p.assembler_threads, 1, 256)},
+      {"queue-chunks", "QUEUE_CHUNKS", "N", "4", "chunks each queue between stages holds",
+       IntInto(&p.queue_chunks, 1, 4096)},
+      {"chunk-bytes", "CHUNK_BYTES", "BYTES", "1048576", "bytes of input read per chunk",
+       IntInto(&p.source.chunk_bytes, 4096, 64 << 20)},
+      {"max-line-bytes", "MAX_LINE_BYTES", "BYTES", "1048576",
+       "longer input lines (newline excluded) are counted invalid; at least --chunk-bytes",
+       IntInto(&p.source.max_line_bytes, 1, 64 << 20)},
+      {"stats-interval", "STATS_INTERVAL", "SECONDS", "10",
+       "seconds between live stats lines (a progress line on a terminal); 0 = off, else at "
+       "least 0.1",
+       SecondsInto(&c.stats_interval, {absl::Milliseconds(100), true})},
+      {"metrics-addr", "METRICS_ADDR", "HOST:PORT", "",
+       "serve Prometheus /metrics and /healthz on HOST:PORT (port 0 = any free port)",
+       [&c](const Setting& s, std::string_view t) { return ParseMetricsAddr(s, t, &c); }},
+      {"health-stall-seconds", "HEALTH_STALL_SECONDS", "SECONDS", "60",
+       "/healthz answers 503 when no request has succeeded for this long while data waits",
+       SecondsInto(&c.health_stall, positive)},
+      {"log-format", "LOG_FORMAT", "FORMAT", "text",
+       "text, or json (one object per line: time, level, msg)",
+       NamedInto(&c.log_format, LogFormatFromName)},
+      {"generate", "GENERATE", "RATE", "",
        "load-test mode: generate this many records per second (open loop) instead of reading "
-       "input"},
-      {"duration", "DURATION", "10",
-       "load-test mode: seconds to generate for (with --ramp: seconds per step)"},
-      {"report", "REPORT", "", "load-test mode: write the JSON report to this file"},
-      {"ramp", "RAMP", "0",
+       "input",
+       [d](const Setting& s, std::string_view t) { return ParseRate(s, t, &d->generate_rate); }},
+      {"duration", "DURATION", "SECONDS", "10",
+       "load-test mode: seconds to generate for (with --ramp: seconds per step)",
+       SecondsInto(&d->duration, positive)},
+      {"report", "REPORT", "FILE", "", "load-test mode: write the JSON report to this file",
+       StringInto(&c.report_path)},
+      {"ramp", "RAMP", "STEPS", "0",
        "load-test mode: run up to this many steps at 1x, 2x, 3x ... the --generate rate, "
        "stopping at the first step whose latency, errors or backlog break the limits below "
-       "(0 = one fixed rate)"},
-      {"ramp-max-p99-ms", "RAMP_MAX_P99_MS", "1000",
-       "with --ramp: a step fails when its p99 request latency is above this"},
-      {"ramp-max-error-ratio", "RAMP_MAX_ERROR_RATIO", "0.01",
-       "with --ramp: a step fails when more than this share of its requests are not answered 2xx"},
+       "(0 = one fixed rate)",
+       IntInto(&c.ramp.steps, 0, 1000)},
+      {"ramp-max-p99-ms", "RAMP_MAX_P99_MS", "MS", "1000",
+       "with --ramp: a step fails when its p99 request latency is above this",
+       DoubleInto(&c.ramp.max_p99_ms, 0, 1e12, /*min_exclusive=*/true)},
+      {"ramp-max-error-ratio", "RAMP_MAX_ERROR_RATIO", "RATIO", "0.01",
+       "with --ramp: a step fails when more than this share of its requests are not answered 2xx",
+       DoubleInto(&c.ramp.max_error_ratio, 0, 1)},
   };
-  return *settings;
 }
 
-std::string Name(const Setting& s) { return absl::StrCat("--", s.flag, " / ", s.env); }
-
-absl::Status Bad(const Setting& s, absl::string_view value, absl::string_view why) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("invalid setting ", Name(s), "='", value, "': ", why));
+// The first line of the key file, or KEY, or TEST_KEY; never echoed.
+absl::StatusOr<std::string> ReadKeyFile(const std::string& key_file) {
+  std::ifstream in(key_file, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid setting --key-file / KEY_FILE='", key_file, "': cannot read it"));
+  }
+  std::string content(kMaxKeyFileBytes + 1, '\0');
+  in.read(content.data(), static_cast<std::streamsize>(content.size()));
+  content.resize(static_cast<size_t>(in.gcount()));
+  if (content.size() > kMaxKeyFileBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid setting --key-file / KEY_FILE='",
+                                                   key_file, "': larger than ", kMaxKeyFileBytes,
+                                                   " bytes; a key file holds one line"));
+  }
+  std::string key(absl::StripAsciiWhitespace(content.substr(0, content.find('\n'))));
+  if (key.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid setting --key-file / KEY_FILE='", key_file, "': the file is empty"));
+  }
+  return key;
 }
-
-class Resolver {
- public:
-  explicit Resolver(std::map<std::string, std::string> values) : values_(std::move(values)) {}
-
-  const Setting& Find(std::string_view flag) const {
-    for (const auto& s : Settings()) {
-      if (flag == s.flag) return s;
-    }
-    std::abort();  // programming error: a flag missing from the table
-  }
-  std::string Str(std::string_view flag) const { return values_.at(std::string(flag)); }
-
-  absl::StatusOr<int64_t> PositiveInt(std::string_view flag, int64_t max = INT64_MAX) const {
-    const Setting& s = Find(flag);
-    const std::string v = Str(flag);
-    int64_t n;
-    if (!absl::SimpleAtoi(v, &n)) return Bad(s, v, "not a whole number");
-    if (n <= 0) return Bad(s, v, "must be greater than 0");
-    if (n > max) return Bad(s, v, absl::StrCat("must be at most ", max));
-    return n;
-  }
-  absl::StatusOr<int64_t> NonNegativeInt(std::string_view flag) const {
-    const Setting& s = Find(flag);
-    const std::string v = Str(flag);
-    int64_t n;
-    if (!absl::SimpleAtoi(v, &n)) return Bad(s, v, "not a whole number");
-    if (n < 0) return Bad(s, v, "must not be negative");
-    return n;
-  }
-  // A finite number: above 0 (kPositive) or in 0..1 (kRatio).
-  enum class Range { kPositive, kRatio };
-  absl::StatusOr<double> Double(std::string_view flag, Range range) const {
-    const Setting& s = Find(flag);
-    const std::string v = Str(flag);
-    double d;
-    if (!absl::SimpleAtod(v, &d) || !std::isfinite(d)) return Bad(s, v, "not a number");
-    if (range == Range::kPositive && d <= 0) return Bad(s, v, "must be greater than 0");
-    if (range == Range::kRatio && (d < 0 || d > 1)) return Bad(s, v, "must be between 0 and 1");
-    return d;
-  }
-  absl::StatusOr<absl::Duration> Seconds(std::string_view flag, bool allow_zero) const {
-    const Setting& s = Find(flag);
-    const std::string v = Str(flag);
-    double d;
-    if (!absl::SimpleAtod(v, &d) || !std::isfinite(d)) return Bad(s, v, "not a number of seconds");
-    if (d < 0 || (!allow_zero && d == 0)) {
-      return Bad(s, v, allow_zero ? "must not be negative" : "must be greater than 0");
-    }
-    if (d > 365.0 * 24 * 3600) return Bad(s, v, "more than a year");
-    return absl::Seconds(d);
-  }
-
- private:
-  std::map<std::string, std::string> values_;
-};
-
-#define ASSIGN_OR_RETURN(lhs, expr)             \
-  auto lhs##_or = (expr);                       \
-  if (!lhs##_or.ok()) return lhs##_or.status(); \
-  auto lhs = *lhs##_or
 
 absl::StatusOr<std::string> ReadKey(const std::string& key_file, const GetEnvFn& getenv) {
   std::string key;
   if (!key_file.empty()) {
-    std::ifstream in(key_file);
-    if (!in) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid setting --key-file / KEY_FILE='", key_file, "': cannot read it"));
-    }
-    std::getline(in, key);
-    key = std::string(absl::StripAsciiWhitespace(key));
-    if (key.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("invalid setting --key-file / KEY_FILE='",
-                                                     key_file, "': the file is empty"));
-    }
+    ASSIGN_OR_RETURN(key, ReadKeyFile(key_file));
   } else {
     const char* env = getenv("KEY");
     key = env ? env : "TEST_KEY";
@@ -201,126 +323,13 @@ absl::StatusOr<std::string> ReadKey(const std::string& key_file, const GetEnvFn&
   return key;
 }
 
-absl::Status ValidateApi(const Setting& s, std::string* api) {
-  std::string v = *api;
-  while (!v.empty() && v.back() == '/') v.pop_back();
-  const bool http = absl::StartsWith(v, "http://");
-  const bool https = absl::StartsWith(v, "https://");
-  if (!http && !https) return Bad(s, *api, "not an http:// or https:// URL");
-  std::string_view rest = std::string_view(v).substr(http ? 7 : 8);
-  if (rest.empty() || rest.front() == '/' || rest.front() == ':') {
-    return Bad(s, *api, "the URL has no host");
-  }
-  for (char c : rest) {
-    if (c == ' ' || c == '?' || c == '#' || static_cast<unsigned char>(c) < 0x20) {
-      return Bad(s, *api, "the URL contains a space, query or fragment");
-    }
-  }
-  *api = v;
-  return absl::OkStatus();
-}
-
-}  // namespace
-
-std::string HelpText() {
-  std::string out =
-      "nf2ingest: goflow2 JSON lines -> flows.v1 -> batched POST {API}/v1/ingest\n\n"
-      "usage: nf2ingest [flags] [INPUT...]\n"
-      "  INPUT  files or FIFOs to read in turn; '-' or none means stdin\n\n"
-      "Every flag can also be set by its environment variable; flags win.\n"
-      "The key comes from KEY or --key-file only, never from a flag (it would show in ps).\n\n";
-  for (const auto& s : Settings()) {
-    absl::StrAppendFormat(&out, "  --%-22s %-22s %s (default: %s)\n", s.flag, s.env, s.help,
-                          s.default_value.empty() ? "none" : s.default_value);
-  }
-  absl::StrAppend(&out, "  --", absl::StrFormat("%-22s", "help"), " ", absl::StrFormat("%-22s", ""),
-                  " show this text\n",
-                  "\nExit codes: 0 every mappable record delivered; 1 an input could not be read; "
-                  "2 bad configuration;\n3 records rejected, spooled or undelivered; "
-                  "4 the API refused the key.\n");
-  return out;
-}
-
-absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const GetEnvFn& getenv) {
-  std::map<std::string, std::string> values;
-  for (const auto& s : Settings()) {
-    const char* env = getenv(s.env);
-    values[s.flag] = env ? std::string(env) : s.default_value;
-  }
-  Config cfg;
-  std::vector<std::string> inputs;
-  bool only_inputs = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (only_inputs || arg == "-" || !absl::StartsWith(arg, "-")) {
-      inputs.push_back(arg);
-      continue;
-    }
-    if (arg == "--") {
-      only_inputs = true;
-      continue;
-    }
-    if (arg == "--help" || arg == "-h") {
-      cfg.help = true;
-      return cfg;
-    }
-    std::string name = arg.substr(absl::StartsWith(arg, "--") ? 2 : 1);
-    std::optional<std::string> value;
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    }
-    if (name == "key") {
-      return absl::InvalidArgumentError(
-          "unknown flag --key: the key is read from the KEY variable or --key-file, never from "
-          "the command line (it would be visible in ps)");
-    }
-    const Setting* setting = nullptr;
-    for (const auto& s : Settings()) {
-      if (name == s.flag) setting = &s;
-    }
-    if (!setting) {
-      // Name the flag without its value: a mistyped --token=... must not
-      // print the secret it carries.
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see --help)"));
-    }
-    if (!value && std::string_view(setting->flag) == "durable") value = "true";
-    if (!value) {
-      if (i + 1 >= args.size()) {
-        return absl::InvalidArgumentError(absl::StrCat("flag --", name, " needs a value"));
-      }
-      value = args[++i];
-    }
-    values[setting->flag] = *value;
-  }
-  if (inputs.empty()) inputs.push_back("-");
-
-  Resolver r(std::move(values));
-  PipelineOptions& p = cfg.pipeline;
-
-  cfg.api = r.Str("api");
-  if (auto st = ValidateApi(r.Find("api"), &cfg.api); !st.ok()) return st;
-  ASSIGN_OR_RETURN(key, ReadKey(r.Str("key-file"), getenv));
-  p.sender.key = key;
-  p.sender.ingest_url = cfg.api + "/v1/ingest";
-
-  p.collector_id = r.Str("collector-id");
-  if (p.collector_id.empty()) {
-    return Bad(r.Find("collector-id"), "", "must not be empty");
-  }
-
-  ASSIGN_OR_RETURN(max_records, r.PositiveInt("max-records-per-batch"));
-  ASSIGN_OR_RETURN(batch_size, r.PositiveInt("batch-size"));
-  ASSIGN_OR_RETURN(max_payload, r.PositiveInt("max-payload-size"));
-  ASSIGN_OR_RETURN(gzip_threshold, r.NonNegativeInt("gzip-threshold"));
-  p.limits.max_records = static_cast<size_t>(max_records);
-  p.limits.max_wire_bytes = static_cast<size_t>(max_payload);
-  p.limits.gzip_threshold = static_cast<size_t>(gzip_threshold);
-  p.batch_size = static_cast<size_t>(batch_size);
+// Request sizes: records per batch, bytes per request, gzip, spool.
+absl::Status ValidateBatching(const LoadedSettings& l, Config* cfg) {
+  PipelineOptions& p = cfg->pipeline;
   if (p.batch_size > p.limits.max_records) {
-    cfg.warnings.push_back(absl::StrCat("BATCH_SIZE ", p.batch_size,
-                                        " is above MAX_RECORDS_PER_BATCH; clamped to ",
-                                        p.limits.max_records));
+    cfg->warnings.push_back(absl::StrCat("BATCH_SIZE ", p.batch_size,
+                                         " is above MAX_RECORDS_PER_BATCH; clamped to ",
+                                         p.limits.max_records));
     p.batch_size = p.limits.max_records;
   }
   // One record of the widest shape, in its envelope, must fit in a request.
@@ -330,166 +339,155 @@ absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const Ge
       JsonEscape(p.collector_id).size();
   const size_t smallest = envelope + MaxFlowRecordJsonSize();
   if (p.limits.max_wire_bytes < smallest) {
-    return Bad(r.Find("max-payload-size"), r.Str("max-payload-size"),
-               absl::StrCat("too small to hold one record; needs at least ", smallest, " bytes"));
+    return l.Invalid("max-payload-size", absl::StrCat("too small to hold one record; needs at "
+                                                      "least ",
+                                                      smallest, " bytes"));
   }
+  if (absl::Status st = ValidateGzipLevel(p.gzip_impl, p.gzip_level); !st.ok()) {
+    return l.Invalid("gzip-level", Sv(st.message()));
+  }
+  const uint64_t one_batch = p.limits.max_wire_bytes + kSpoolFileOverheadBytes;
+  if (cfg->spool_max_bytes < one_batch) {
+    return l.Invalid("spool-max-bytes",
+                     absl::StrCat("smaller than one batch (MAX_PAYLOAD_SIZE + ",
+                                  kSpoolFileOverheadBytes, " = ", one_batch, " bytes)"));
+  }
+  return absl::OkStatus();
+}
 
-  ASSIGN_OR_RETURN(flush, r.Seconds("flush-interval", false));
-  p.flush_interval = flush;
+// Input reading and delivery: lines, backoff, spool.
+absl::Status ValidateSending(const LoadedSettings& l, Config* cfg) {
+  PipelineOptions& p = cfg->pipeline;
+  if (p.source.max_line_bytes < p.source.chunk_bytes) {
+    return l.Invalid(
+        "max-line-bytes",
+        absl::StrCat("must be at least --chunk-bytes / CHUNK_BYTES (", p.source.chunk_bytes, ")"));
+  }
+  if (p.sender.retry_max < p.sender.retry_initial) {
+    return l.Invalid("retry-max", "must not be below --retry-initial");
+  }
+  if (p.sender.durable && cfg->spool_dir.empty()) {
+    return l.Invalid("durable", "needs --spool-dir / SPOOL_DIR");
+  }
+  p.sender.ingest_url = cfg->api + "/v1/ingest";
+  return absl::OkStatus();
+}
 
-  auto impl = GzipImplFromName(r.Str("gzip-impl"));
-  if (!impl.ok()) return Bad(r.Find("gzip-impl"), r.Str("gzip-impl"), impl.status().message());
-  p.gzip_impl = *impl;
-  ASSIGN_OR_RETURN(level, r.NonNegativeInt("gzip-level"));
-  if (auto st = ValidateGzipLevel(p.gzip_impl, static_cast<int>(std::min<int64_t>(level, 1000)));
-      !st.ok()) {
-    return Bad(r.Find("gzip-level"), r.Str("gzip-level"), st.message());
+// Load-test mode: --generate with --duration, --ramp and --report.
+absl::Status ValidateLoadTest(const LoadedSettings& l, const Draft& d, Config* cfg,
+                              std::vector<std::string>* inputs) {
+  PipelineOptions& p = cfg->pipeline;
+  if (d.generate_rate == 0) {
+    if (!cfg->report_path.empty())
+      return l.Invalid("report", "only for load-test mode (--generate)");
+    if (cfg->ramp.steps != 0) return l.Invalid("ramp", "only for load-test mode (--generate)");
+    cfg->ramp = RampOptions();
+    return absl::OkStatus();
   }
-  p.gzip_level = static_cast<int>(level);
-  auto parser = JsonParserKindFromName(r.Str("json-parser"));
-  if (!parser.ok()) {
-    return Bad(r.Find("json-parser"), r.Str("json-parser"), parser.status().message());
+  if (inputs->size() != 1 || (*inputs)[0] != "-") {
+    return l.Invalid("generate", "reads no input: do not name input files");
   }
-  p.json_parser = *parser;
+  if (p.replay_only) return l.Invalid("generate", "cannot be combined with --replay");
+  if (cfg->ramp.steps > 0) {
+    // Every step must send batches for its latency to be measured.
+    if (d.duration < 2 * p.flush_interval) {
+      return l.Invalid("duration",
+                       "with --ramp each step must last at least twice --flush-interval");
+    }
+    if (d.generate_rate * cfg->ramp.steps > 1e9) {
+      return l.Invalid("ramp", "the last step's rate would exceed 1e9/s");
+    }
+  }
+  GeneratorSourceOptions g;
+  g.rate = d.generate_rate;
+  g.duration = d.duration;
+  g.chunk_bytes = p.source.chunk_bytes;
+  if (cfg->ramp.steps > 0) g.steps = cfg->ramp.steps;
+  p.generator = g;
+  inputs->clear();
+  return absl::OkStatus();
+}
 
-  auto log_level = LogLevelFromName(r.Str("log-level"));
-  if (!log_level.ok()) {
-    return Bad(r.Find("log-level"), r.Str("log-level"), log_level.status().message());
-  }
-  cfg.log_level = *log_level;
-
-  ASSIGN_OR_RETURN(in_flight, r.PositiveInt("max-in-flight", 1024));
-  p.sender.max_in_flight = static_cast<int>(in_flight);
-  ASSIGN_OR_RETURN(timeout, r.Seconds("timeout", false));
-  ASSIGN_OR_RETURN(connect_timeout, r.Seconds("connect-timeout", false));
-  ASSIGN_OR_RETURN(retry_initial, r.Seconds("retry-initial", false));
-  ASSIGN_OR_RETURN(retry_max, r.Seconds("retry-max", false));
-  if (retry_max < retry_initial) {
-    return Bad(r.Find("retry-max"), r.Str("retry-max"), "must not be below --retry-initial");
-  }
-  p.sender.timeout = timeout;
-  p.sender.connect_timeout = connect_timeout;
-  p.sender.retry_initial = retry_initial;
-  p.sender.retry_max = retry_max;
-  ASSIGN_OR_RETURN(drain, r.Seconds("drain-timeout", true));
-  cfg.drain_timeout = drain;
-
-  ASSIGN_OR_RETURN(parsers, r.PositiveInt("parser-threads", 256));
-  ASSIGN_OR_RETURN(mappers, r.PositiveInt("mapper-threads", 256));
-  ASSIGN_OR_RETURN(assemblers, r.PositiveInt("assembler-threads", 256));
-  p.parser_threads = static_cast<int>(parsers);
-  p.mapper_threads = static_cast<int>(mappers);
-  p.assembler_threads = static_cast<int>(assemblers);
-  ASSIGN_OR_RETURN(queue_chunks, r.PositiveInt("queue-chunks", 4096));
-  p.queue_chunks = static_cast<size_t>(queue_chunks);
-  ASSIGN_OR_RETURN(chunk_bytes, r.PositiveInt("chunk-bytes", 64 << 20));
-  ASSIGN_OR_RETURN(max_line, r.PositiveInt("max-line-bytes", 64 << 20));
-  if (chunk_bytes < 4096)
-    return Bad(r.Find("chunk-bytes"), r.Str("chunk-bytes"), "must be at least 4096");
-  p.source.chunk_bytes = static_cast<size_t>(chunk_bytes);
-  p.source.max_line_bytes = static_cast<size_t>(std::max(max_line, chunk_bytes));
-
-  auto retry_on = RetryOn::Parse(r.Str("retry-on"));
-  if (!retry_on.ok())
-    return Bad(r.Find("retry-on"), r.Str("retry-on"), retry_on.status().message());
-  p.sender.retry_on = *retry_on;
-  cfg.spool_dir = r.Str("spool-dir");
-  cfg.dead_letter_dir = r.Str("dead-letter-dir");
-  cfg.replay_dir = r.Str("replay");
-  ASSIGN_OR_RETURN(spool_max, r.PositiveInt("spool-max-bytes"));
-  cfg.spool_max_bytes = static_cast<uint64_t>(spool_max);
-  const std::string durable = absl::AsciiStrToLower(r.Str("durable"));
-  if (durable == "true" || durable == "1" || durable == "yes") {
-    p.sender.durable = true;
-  } else if (durable != "false" && durable != "0" && durable != "no" && !durable.empty()) {
-    return Bad(r.Find("durable"), r.Str("durable"), "not true or false");
-  }
-  if (p.sender.durable && cfg.spool_dir.empty()) {
-    return Bad(r.Find("durable"), r.Str("durable"), "needs --spool-dir / SPOOL_DIR");
-  }
-  ASSIGN_OR_RETURN(retry_max_duration, r.Seconds("retry-max-duration", false));
-  p.sender.retry_max_duration = retry_max_duration;
-  if (!cfg.replay_dir.empty()) {
+// Which input: files, the replay store or the generator.
+absl::Status ValidateInputs(const LoadedSettings& l, const Draft& d, Config* cfg,
+                            std::vector<std::string> inputs) {
+  PipelineOptions& p = cfg->pipeline;
+  if (inputs.empty()) inputs.push_back("-");
+  if (!cfg->replay_dir.empty()) {
     if (inputs.size() != 1 || inputs[0] != "-") {
-      return Bad(r.Find("replay"), r.Str("replay"), "reads no input: do not name input files");
+      return l.Invalid("replay", "reads no input: do not name input files");
     }
     inputs.clear();
     p.replay_only = true;
     p.sender.replay_only = true;
   }
-
-  ASSIGN_OR_RETURN(stats_interval, r.Seconds("stats-interval", true));
-  cfg.stats_interval = stats_interval;
-  ASSIGN_OR_RETURN(health_stall, r.Seconds("health-stall-seconds", false));
-  cfg.health_stall = health_stall;
-  if (const std::string addr = r.Str("metrics-addr"); !addr.empty()) {
-    const size_t colon = addr.rfind(':');
-    int port = -1;
-    if (colon == std::string::npos || colon == 0 ||
-        !absl::SimpleAtoi(addr.substr(colon + 1), &port) || port < 0 || port > 65535) {
-      return Bad(r.Find("metrics-addr"), addr, "not HOST:PORT (e.g. 0.0.0.0:9464)");
-    }
-    cfg.metrics_host = addr.substr(0, colon);
-    // [::1]:9464 names an IPv6 host.
-    if (cfg.metrics_host.size() > 2 && cfg.metrics_host.front() == '[' &&
-        cfg.metrics_host.back() == ']') {
-      cfg.metrics_host = cfg.metrics_host.substr(1, cfg.metrics_host.size() - 2);
-    }
-    cfg.metrics_port = port;
-  }
-  auto log_format = LogFormatFromName(r.Str("log-format"));
-  if (!log_format.ok()) {
-    return Bad(r.Find("log-format"), r.Str("log-format"), log_format.status().message());
-  }
-  cfg.log_format = *log_format;
-  cfg.report_path = r.Str("report");
-  if (const std::string rate = r.Str("generate"); !rate.empty()) {
-    double d;
-    if (!absl::SimpleAtod(rate, &d) || !std::isfinite(d) || d <= 0 || d > 1e9) {
-      return Bad(r.Find("generate"), rate, "not a rate in records per second (0 < RATE <= 1e9)");
-    }
-    ASSIGN_OR_RETURN(duration, r.Seconds("duration", false));
-    if (inputs.size() != 1 || inputs[0] != "-") {
-      return Bad(r.Find("generate"), rate, "reads no input: do not name input files");
-    }
-    if (p.replay_only) return Bad(r.Find("generate"), rate, "cannot be combined with --replay");
-    GeneratorSourceOptions g;
-    g.rate = d;
-    g.duration = duration;
-    g.chunk_bytes = p.source.chunk_bytes;
-    ASSIGN_OR_RETURN(steps, r.NonNegativeInt("ramp"));
-    if (steps > 1000) return Bad(r.Find("ramp"), r.Str("ramp"), "must be at most 1000");
-    if (steps > 0) {
-      // Every step must send batches for its latency to be measured.
-      if (duration < 2 * p.flush_interval) {
-        return Bad(r.Find("duration"), r.Str("duration"),
-                   "with --ramp each step must last at least twice --flush-interval");
-      }
-      if (d * static_cast<double>(steps) > 1e9) {
-        return Bad(r.Find("ramp"), r.Str("ramp"), "the last step's rate would exceed 1e9/s");
-      }
-      g.steps = static_cast<int>(steps);
-      cfg.ramp.steps = g.steps;
-      ASSIGN_OR_RETURN(p99, r.Double("ramp-max-p99-ms", Resolver::Range::kPositive));
-      cfg.ramp.max_p99_ms = p99;
-      ASSIGN_OR_RETURN(ratio, r.Double("ramp-max-error-ratio", Resolver::Range::kRatio));
-      cfg.ramp.max_error_ratio = ratio;
-    }
-    p.generator = g;
-    inputs.clear();
-  } else if (!cfg.report_path.empty()) {
-    return Bad(r.Find("report"), cfg.report_path, "only for load-test mode (--generate)");
-  } else if (r.Str("ramp") != "0") {
-    return Bad(r.Find("ramp"), r.Str("ramp"), "only for load-test mode (--generate)");
-  }
-
+  RETURN_IF_ERROR(ValidateLoadTest(l, d, cfg, &inputs));
   for (const std::string& in : inputs) {
     if (in != "-" && access(in.c_str(), R_OK) != 0) {
       return absl::InvalidArgumentError(absl::StrCat("input ", in, " cannot be read"));
     }
   }
   p.source.inputs = std::move(inputs);
-  return cfg;
+  return absl::OkStatus();
+}
+
+// The rules that span settings, once every setting has parsed.
+absl::Status Validate(const LoadedSettings& l, const GetEnvFn& getenv, Draft* d) {
+  Config& cfg = d->cfg;
+  ASSIGN_OR_RETURN(cfg.pipeline.sender.key, ReadKey(d->key_file, getenv));
+  RETURN_IF_ERROR(ValidateBatching(l, &cfg));
+  RETURN_IF_ERROR(ValidateSending(l, &cfg));
+  return ValidateInputs(l, *d, &cfg, l.positional);
+}
+
+absl::Status RefuseKeyFlag(std::string_view name) {
+  if (name != "key") return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      "unknown flag --key: the key is read from the KEY variable or --key-file, never from "
+      "the command line (it would be visible in ps)");
+}
+
+}  // namespace
+
+std::string UrlWithoutUserinfo(std::string_view url) {
+  const size_t scheme_end = url.find("://");
+  const size_t start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
+  size_t end = url.find_first_of("/?#", start);
+  if (end == std::string_view::npos) end = url.size();
+  const size_t at = url.substr(start, end - start).rfind('@');
+  if (at == std::string_view::npos) return std::string(url);
+  return absl::StrCat(Av(url.substr(0, start)), Av(url.substr(start + at + 1)));
+}
+
+std::string HelpText() {
+  Draft unused;
+  return SettingsHelp(
+      Table(&unused),
+      "nf2ingest: goflow2 JSON lines -> flows.v1 -> batched POST {API}/v1/ingest\n\n"
+      "usage: nf2ingest [flags] [INPUT...]\n"
+      "  INPUT  files or FIFOs to read in turn; '-' or none means stdin\n\n"
+      "Every flag can also be set by its environment variable; flags win.\n"
+      "Numbers are decimal (no 0x...). The key comes from KEY or --key-file only, never from a\n"
+      "flag (it would show in ps).\n\n",
+      "\nExit codes: 0 every mappable record delivered; 1 an input could not be read; "
+      "2 bad configuration;\n3 records rejected, spooled or undelivered; "
+      "4 the API refused the key.\n");
+}
+
+absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const GetEnvFn& getenv) {
+  Draft d;
+  const SettingsTable table = Table(&d);
+  SettingsLoadOptions options;
+  options.allow_positional = true;
+  options.check_unknown = RefuseKeyFlag;
+  ASSIGN_OR_RETURN(const LoadedSettings loaded, LoadSettings(table, args, getenv, options));
+  if (loaded.help) {
+    Config help;
+    help.help = true;
+    return help;
+  }
+  RETURN_IF_ERROR(Validate(loaded, getenv, &d));
+  return std::move(d.cfg);
 }
 
 }  // namespace nf2

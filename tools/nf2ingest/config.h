@@ -6,11 +6,13 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "stages/ingest/ingest_pipeline.h"
 #include "pipeline/log.h"
+#include "pipeline/settings.h"
+#include "stages/ingest/ingest_pipeline.h"
 #include "tools/nf2ingest/ramp.h"
 
 namespace nf2 {
@@ -24,7 +26,7 @@ struct Config {
   uint64_t spool_max_bytes = 0;
   std::string dead_letter_dir;  // empty: rejected batches are only logged
   std::string replay_dir;       // --replay: send this store and exit
-  // Operating it (issue 5).
+  // Operating it.
   absl::Duration stats_interval = absl::Seconds(10);  // 0: no live view
   std::string metrics_host;                           // empty: no metrics endpoint
   int metrics_port = 0;                               // 0: any free port
@@ -36,14 +38,17 @@ struct Config {
   std::vector<std::string> warnings;  // to log once logging is set up
 };
 
-using GetEnvFn = std::function<const char*(const char*)>;
-
 // Parses argv (argv[0] is skipped) and the environment. Errors are
 // InvalidArgument with a message that names the flag and variable.
 absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const GetEnvFn& getenv);
 
 // --help: every flag with its variable and default.
 std::string HelpText();
+
+// `url` without its userinfo ("user:password@"), for messages and logs.
+// LoadConfig refuses an API URL that carries one; this is the second line
+// of defence for anything that prints a URL.
+std::string UrlWithoutUserinfo(std::string_view url);
 
 }  // namespace nf2
 

@@ -447,6 +447,121 @@ TEST(ConfigTest, RampSettings) {
   EXPECT_THAT(ErrorOf({{"GENERATE", "1e9"}, {"RAMP", "2"}}), HasSubstr("RAMP"));
 }
 
+TEST(ConfigTest, ApiUrlsLibcurlCannotUseFail) {
+  for (const char* api : {"http://h:99999", "http://h:abc", "http://[::1", "http://[::1:8080",
+                          "http://h:0", "https://h:65536/x"}) {
+    SCOPED_TRACE(api);
+    const std::string msg = ErrorOf({{"API", api}});
+    EXPECT_THAT(msg, HasSubstr("API"));
+    EXPECT_THAT(msg, HasSubstr("--api"));
+  }
+  for (const char* api :
+       {"http://h:1", "https://h:65535", "http://[::1]:8080", "http://10.0.0.1"}) {
+    auto cfg = Load({{"API", api}});
+    EXPECT_TRUE(cfg.ok()) << api << ": " << cfg.status();
+  }
+}
+
+TEST(ConfigTest, ApiWithUserinfoFailsWithoutEchoingIt) {
+  for (const char* api :
+       {"http://alice:Pa55w0rd@host:8080", "https://alice:Pa55w0rd@host/", "http://alice@host",
+        "alice:Pa55w0rd@host:8080", "http://alice:Pa55w0rd@[::1"}) {
+    SCOPED_TRACE(api);
+    const std::string msg = ErrorOf({{"API", api}});
+    EXPECT_THAT(msg, HasSubstr("API"));
+    EXPECT_THAT(msg, Not(HasSubstr("Pa55w0rd")));
+    EXPECT_THAT(msg, Not(HasSubstr("alice")));
+  }
+}
+
+TEST(ConfigTest, UrlWithoutUserinfo) {
+  EXPECT_EQ(UrlWithoutUserinfo("http://u:p@h:1/x@y"), "http://h:1/x@y");
+  EXPECT_EQ(UrlWithoutUserinfo("http://h:1/x@y"), "http://h:1/x@y");
+  EXPECT_EQ(UrlWithoutUserinfo("u:p@h"), "h");
+  EXPECT_EQ(UrlWithoutUserinfo("https://a@b@h"), "https://h");
+}
+
+TEST(ConfigTest, CollectorIdMustBeUtf8) {
+  for (const std::string id : {std::string("gw-\xff"), std::string("gw-\xc3"),
+                               std::string("gw-\xed\xa0\x80"), std::string("gw-\xc0\xaf")}) {
+    const std::string msg = ErrorOf({{"COLLECTOR_ID", id}});
+    EXPECT_THAT(msg, HasSubstr("COLLECTOR_ID"));
+    EXPECT_THAT(msg, HasSubstr("--collector-id"));
+  }
+  auto cfg = Load({{"COLLECTOR_ID", "gw-\xc3\xa9t\xc3\xa9-\xf0\x9f\x98\x80"}});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+}
+
+TEST(ConfigTest, TimeoutsBelowOneMillisecondFail) {
+  for (const char* var : {"TIMEOUT", "CONNECT_TIMEOUT"}) {
+    EXPECT_THAT(ErrorOf({{var, "0.0005"}}), HasSubstr(var));
+    EXPECT_THAT(ErrorOf({{var, "1e-9"}}), HasSubstr(var));
+    EXPECT_TRUE(Load({{var, "0.001"}}).ok()) << var;
+  }
+  auto cfg = Load({{"TIMEOUT", "0.001"}});
+  ASSERT_TRUE(cfg.ok());
+  EXPECT_EQ(cfg->pipeline.sender.timeout, absl::Milliseconds(1));
+}
+
+TEST(ConfigTest, StatsIntervalIsOffOrAtLeastATenthOfASecond) {
+  EXPECT_THAT(ErrorOf({{"STATS_INTERVAL", "1e-9"}}), HasSubstr("STATS_INTERVAL"));
+  EXPECT_THAT(ErrorOf({{"STATS_INTERVAL", "0.09"}}), HasSubstr("--stats-interval"));
+  auto off = Load({{"STATS_INTERVAL", "0"}});
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_EQ(off->stats_interval, absl::ZeroDuration());
+  auto tenth = Load({{"STATS_INTERVAL", "0.1"}});
+  ASSERT_TRUE(tenth.ok()) << tenth.status();
+  EXPECT_EQ(tenth->stats_interval, absl::Milliseconds(100));
+}
+
+TEST(ConfigTest, SpoolMustHoldOneBatch) {
+  // One batch: MAX_PAYLOAD_SIZE plus the spool file's magic line (18),
+  // fixed header (36) and CRC (4).
+  const Env fits = {{"MAX_PAYLOAD_SIZE", "100000"}, {"SPOOL_MAX_BYTES", "100058"}};
+  auto cfg = Load(fits);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->spool_max_bytes, 100058u);
+  const Env too_small = {{"MAX_PAYLOAD_SIZE", "100000"}, {"SPOOL_MAX_BYTES", "100057"}};
+  EXPECT_THAT(ErrorOf(too_small), HasSubstr("SPOOL_MAX_BYTES"));
+  EXPECT_THAT(ErrorOf({{"SPOOL_MAX_BYTES", "1000"}}), HasSubstr("--spool-max-bytes"));
+}
+
+TEST(ConfigTest, MaxLineBytesBelowChunkBytesFails) {
+  const std::string msg = ErrorOf({{"MAX_LINE_BYTES", "4096"}});  // CHUNK_BYTES 1 MiB
+  EXPECT_THAT(msg, HasSubstr("MAX_LINE_BYTES"));
+  EXPECT_THAT(msg, HasSubstr("CHUNK_BYTES"));
+  auto cfg = Load({{"MAX_LINE_BYTES", "4096"}, {"CHUNK_BYTES", "4096"}});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->pipeline.source.max_line_bytes, 4096u);
+}
+
+TEST(ConfigTest, LargeKeyFileIsRefusedWithoutReadingItAll) {
+  // /dev/zero never ends: only a bounded read can refuse it.
+  EXPECT_THAT(ErrorOf({{"KEY_FILE", "/dev/zero"}}), HasSubstr("KEY_FILE"));
+  const std::string big = TempFile("big_key", "key\n" + std::string(20000, 'x'));
+  const std::string msg = ErrorOf({}, {"--key-file", big});
+  EXPECT_THAT(msg, HasSubstr("--key-file"));
+  EXPECT_THAT(msg, Not(HasSubstr("xxxx")));
+  // Up to 16 KiB is fine (a key followed by comments, say).
+  const std::string ok = TempFile("ok_key", "key\n" + std::string(16000, 'x'));
+  auto cfg = Load({}, {"--key-file", ok});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->pipeline.sender.key, "key");
+}
+
+TEST(ConfigTest, SecondsAreDecimalOnly) {
+  for (const char* var : {"FLUSH_INTERVAL", "TIMEOUT", "RETRY_MAX", "DRAIN_TIMEOUT"}) {
+    for (const char* value : {"0x10", "0X1p3", "inf", "nan", "1s"}) {
+      SCOPED_TRACE(std::string(var) + "=" + value);
+      EXPECT_THAT(ErrorOf({{var, value}}), HasSubstr(var));
+    }
+  }
+  auto cfg = Load({{"FLUSH_INTERVAL", "2.5"}, {"RETRY_MAX", "1e2"}});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->pipeline.flush_interval, absl::Milliseconds(2500));
+  EXPECT_EQ(cfg->pipeline.sender.retry_max, absl::Seconds(100));
+}
+
 TEST(CpuBudgetTest, ReadsCgroupV2Quota) {
   EXPECT_EQ(CpusFromCgroupV2("max 100000\n"), std::nullopt);
   EXPECT_EQ(CpusFromCgroupV2("200000 100000\n"), 2u);
