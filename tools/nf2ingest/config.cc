@@ -483,11 +483,6 @@ absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const Ge
     return Bad(r.Find("ramp"), r.Str("ramp"), "only for load-test mode (--generate)");
   }
 
-  for (const std::string& in : inputs) {
-    if (in != "-" && access(in.c_str(), R_OK) != 0) {
-      return absl::InvalidArgumentError(absl::StrCat("input ", in, " cannot be read"));
-    }
-  }
   p.source.inputs = std::move(inputs);
   return cfg;
 }
