@@ -79,7 +79,7 @@ struct LineSource::Input {
   bool skipping_long_line = false;  // discarding the rest of an overlong line
   bool eof = false;                 // the end, or a read error
   bool writer_seen = false;         // a FIFO reports EOF until its first writer
-  absl::Status error;
+  absl::Status error = absl::OkStatus();
 };
 
 absl::Status LineSource::Run() {
