@@ -1,7 +1,8 @@
 // Every signal that can reach nf2ingest has the effect the README's
 // "Stopping" table gives it, at any point of the run: while it reads, and
 // before it reads (the start-up health check, a key file that is a FIFO).
-// And a closed standard input is an input error, never an endless read.
+// And a closed or reset standard input is an input error, never an endless
+// read or a clean exit.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -212,6 +213,52 @@ TEST(Signals, SigtermWhileTheKeyFileFifoHasNoDataEndsPromptly) {
   mapper.Signal(SIGTERM);
   ExpectPromptEmptyExit(mapper, dir + "/stderr");
   close(wfd);
+}
+
+TEST(Signals, AResetSocketOnStdinIsAnInputError) {
+  // stdin is the accepted end of a loopback TCP connection; the test's end
+  // sends the fixture, waits until it has been delivered, then resets.
+  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(listen(listener, 1), 0);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_EQ(connect(client, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  const int accepted = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  ASSERT_GE(accepted, 0);
+  close(listener);
+
+  Sink sink;
+  const std::string dir = TempDir();
+  auto env = EnvFor(sink);
+  env["FLUSH_INTERVAL"] = "0.1";
+  SpawnOptions opts = Nf2ingestOptions(dir, {}, env);
+  opts.stdin_fd = accepted;
+  Process mapper(opts);
+  close(accepted);
+  const std::string all = ReadFixture("goflow2/sample.jsonl").value_or("");
+  ASSERT_EQ(write(client, all.data(), all.size()), static_cast<ssize_t>(all.size()));
+  double delivered = 0;
+  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (delivered < 45 && std::chrono::steady_clock::now() < deadline) {
+    delivered = sink.Metrics()["records_processed"];
+    if (delivered < 45) poll(nullptr, 0, 20);
+  }
+  ASSERT_EQ(delivered, 45) << ReadFile(dir + "/stderr");
+  const linger reset{1, 0};  // close() sends RST instead of FIN
+  ASSERT_EQ(setsockopt(client, SOL_SOCKET, SO_LINGER, &reset, sizeof reset), 0);
+  close(client);
+  const auto code = mapper.Wait(seconds(20));
+  const std::string log = ReadFile(dir + "/stderr");
+  EXPECT_EQ(code, 1) << log;
+  EXPECT_NE(log.find("cannot read input stdin: Connection reset by peer"), std::string::npos)
+      << log;
+  EXPECT_EQ(ParseSummary(log)["delivered"], 45u) << log;
 }
 
 TEST(Signals, ClosedStdinIsAnInputErrorNotAnEndlessRead) {

@@ -119,7 +119,11 @@ ExecImage MakeExecImage(const SpawnOptions& options) {
     if (fd < 0 || dup2(fd, target) < 0) fail();
     if (fd != target) close(fd);
   };
-  open_onto(options.stdin_path.empty() ? "/dev/null" : options.stdin_path.c_str(), O_RDONLY, 0);
+  if (options.stdin_fd >= 0) {
+    if (dup2(options.stdin_fd, 0) < 0) fail();
+  } else {
+    open_onto(options.stdin_path.empty() ? "/dev/null" : options.stdin_path.c_str(), O_RDONLY, 0);
+  }
   if (stdout_pipe >= 0) {
     if (dup2(stdout_pipe, 1) < 0) fail();
   } else {

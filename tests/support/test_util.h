@@ -28,6 +28,7 @@ struct SpawnOptions {
   std::map<std::string, std::string> env;  // added to (or replacing) the test's environment
   std::string stdin_path;                  // empty: /dev/null
   bool close_stdin = false;                // start the child with descriptor 0 closed
+  int stdin_fd = -1;                       // >= 0: this descriptor (a socket...) as stdin
   std::string stdout_path;                 // empty: a pipe readable with ReadStdoutLine
   std::string stderr_path;                 // empty: inherit
 };
