@@ -8,7 +8,10 @@
 // before any other thread exists. They stay blocked after the watcher stops,
 // so a late signal is left pending rather than killing a program that is
 // already finishing. The watcher is stopped through a private eventfd that
-// nobody outside the process can write to, never by a signal.
+// nobody outside the process can write to, never by a signal. A signal the
+// program inherited as ignored (nohup, a shell's background job) stays
+// ignored: the kernel discards it and the watcher never sees it, as the
+// one who started the program asked.
 #ifndef NF2INGEST_PIPELINE_SIGNAL_WATCHER_H_
 #define NF2INGEST_PIPELINE_SIGNAL_WATCHER_H_
 
