@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "pipeline/log.h"
 
 namespace nf2 {
@@ -47,30 +48,65 @@ void GrowPipe(int fd) {
   if (fcntl(fd, F_GETPIPE_SZ) < want) fcntl(fd, F_SETPIPE_SZ, want);
 }
 
+// The input's error, already logged with its name.
+absl::Status InputError(std::string message) {
+  LogError(message);
+  return absl::DataLossError(std::move(message));
+}
+
+// Where the last whole line of `chunk` ends (0: no newline yet).
+size_t CompleteLinesEnd(const LineChunk& chunk) {
+  for (size_t i = chunk.size; i > 0; --i) {
+    if (chunk.data[i - 1] == '\n') return i;
+  }
+  return 0;
+}
+
+// Whether more can be read from `fd` right now, without waiting.
+bool MoreDataReady(int fd) {
+  pollfd pfd{fd, POLLIN, 0};
+  return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
+}
+
 }  // namespace
 
+struct LineSource::Input {
+  int fd;
+  const std::string& name;
+  bool regular;
+  size_t capacity;  // of `chunk`, without the padding
+  std::unique_ptr<LineChunk> chunk;
+  bool skipping_long_line = false;  // discarding the rest of an overlong line
+  bool eof = false;                 // the end, or a read error
+  bool writer_seen = false;         // a FIFO reports EOF until its first writer
+  absl::Status error = absl::OkStatus();
+};
+
 absl::Status LineSource::Run() {
-  absl::Status result;
+  std::vector<std::string> errors;  // one per input that failed, in order
   for (const std::string& name : options_.inputs) {
     if (shutdown_->stop_requested()) break;
-    int fd = 0;
-    if (name != "-") {
-      // O_NONBLOCK so opening a FIFO with no writer yet does not hang past a
-      // stop request; reads wait in poll() instead.
-      fd = open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-      if (fd < 0) {
-        result.Update(
-            absl::NotFoundError(absl::StrCat("cannot open ", name, ": ", strerror(errno))));
-        LogError(absl::StrCat("cannot open input ", name, ": ", strerror(errno)));
-        continue;
-      }
-    }
-    absl::Status st = ReadFd(fd, name == "-" ? std::string("stdin") : name);
-    if (fd != 0) close(fd);
-    result.Update(st);
+    if (absl::Status st = ReadInput(name); !st.ok()) errors.emplace_back(st.message());
   }
   shutdown_->MarkInputFinished();
-  return result;
+  if (errors.empty()) return absl::OkStatus();
+  return absl::DataLossError(absl::StrJoin(errors, "; "));
+}
+
+absl::Status LineSource::ReadInput(const std::string& name) {
+  if (name == "-") {
+    if (options_.stdin_closed) {
+      return InputError("cannot read input stdin: it was closed when nf2ingest started");
+    }
+    return ReadFd(STDIN_FILENO, "stdin");
+  }
+  // O_NONBLOCK so opening a FIFO with no writer yet does not hang past a
+  // stop request; reads wait in poll() instead.
+  const int fd = open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return InputError(absl::StrCat("cannot open input ", name, ": ", strerror(errno)));
+  absl::Status status = ReadFd(fd, name);
+  close(fd);
+  return status;
 }
 
 absl::Status LineSource::ReadFd(int fd, const std::string& name) {
@@ -86,102 +122,128 @@ absl::Status LineSource::ReadFd(int fd, const std::string& name) {
   return status;
 }
 
+// Reads blocks, hands out the whole lines of each and keeps the partial last
+// line for the next read, until the end, a read error or a stop request.
 absl::Status LineSource::ReadLoop(int fd, const std::string& name, bool regular) {
-  size_t capacity = options_.chunk_bytes;
-  auto chunk = NewChunk(capacity);
-  bool skipping_long_line = false;  // discarding the rest of an overlong line
-  bool eof = false;
-  bool writer_seen = false;  // a FIFO reports EOF until its first writer
-  while (!eof) {
-    if (shutdown_->stop_requested()) break;
-    if (!regular) {
-      pollfd fds[2] = {{fd, POLLIN, 0}, {shutdown_->wake_fd(), POLLIN, 0}};
-      int n = poll(fds, 2, -1);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return absl::InternalError(absl::StrCat("poll on ", name, ": ", strerror(errno)));
-      }
-      if (fds[1].revents & POLLIN) continue;  // stop requested: loop re-checks
-      if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-    }
-    // Read until the buffer is full or no more data is ready right now.
-    ssize_t got = read(fd, chunk->data.data() + chunk->size, capacity - chunk->size);
-    if (got < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
-      LogError(absl::StrCat("read error on ", name, ": ", strerror(errno)));
-      eof = true;
-      got = 0;
-    } else if (got == 0) {
-      struct stat now;
-      // A FIFO opened before any writer reads 0 bytes; wait for a writer.
-      if (!regular && !writer_seen && fstat(fd, &now) == 0 && S_ISFIFO(now.st_mode) && fd != 0) {
-        pollfd pfd{shutdown_->wake_fd(), POLLIN, 0};
-        poll(&pfd, 1, 50);  // bounded wait; a writer arriving makes fd readable
-        continue;
-      }
-      eof = true;
-    } else {
-      writer_seen = true;
-    }
-    chunk->size += static_cast<size_t>(got);
-
-    if (skipping_long_line) {
-      const void* nl = std::memchr(chunk->data.data(), '\n', chunk->size);
-      if (!nl) {
-        chunk->size = 0;
-        continue;
-      }
-      const size_t rest = chunk->size - (static_cast<const char*>(nl) - chunk->data.data() + 1);
-      std::memmove(chunk->data.data(), static_cast<const char*>(nl) + 1, rest);
-      chunk->size = rest;
-      skipping_long_line = false;
-    }
-
-    // Find the last newline; everything after it waits for the next read.
-    size_t lines_end = 0;
-    for (size_t i = chunk->size; i > 0; --i) {
-      if (chunk->data[i - 1] == '\n') {
-        lines_end = i;
-        break;
-      }
-    }
-    if (eof) lines_end = chunk->size;  // the last line may lack its newline
+  Input in{fd, name, regular, options_.chunk_bytes, NewChunk(options_.chunk_bytes)};
+  while (!in.eof && !shutdown_->stop_requested()) {
+    if (!regular && !WaitForData(in)) continue;
+    if (!ReadMore(in)) continue;
+    if (in.skipping_long_line && !DropRestOfLongLine(in)) continue;
+    // At the end the last line may lack its newline.
+    const size_t lines_end = in.eof ? in.chunk->size : CompleteLinesEnd(*in.chunk);
     if (lines_end == 0) {
-      if (chunk->size < capacity) continue;
-      // No newline in a full buffer: grow for a long line, up to the limit
-      // plus its newline (a line of exactly max_line_bytes is allowed).
-      if (capacity <= options_.max_line_bytes) {
-        capacity = std::min(capacity * 2, options_.max_line_bytes + 1);
-        chunk->data.resize(capacity + kLinePadding);
-        continue;
-      }
-      outcomes_->AddLines(1);
-      outcomes_->AddInvalid(1);
-      LogWarn(absl::StrCat("invalid line in ", name, ": longer than ", options_.max_line_bytes,
-                           " bytes (skipped)"));
-      chunk->size = 0;
-      skipping_long_line = true;
+      MakeRoomForLongLine(in);
       continue;
     }
     // Under load, keep filling the block rather than sending a small one.
-    if (!eof && !regular && lines_end < capacity / 2) {
-      pollfd pfd{fd, POLLIN, 0};
-      if (poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN)) continue;
+    if (!in.eof && !regular && lines_end < in.capacity / 2 && in.chunk->size < in.capacity &&
+        MoreDataReady(fd)) {
+      continue;
     }
-    auto next = NewChunk(options_.chunk_bytes > chunk->size - lines_end
-                             ? options_.chunk_bytes
-                             : chunk->size - lines_end + options_.chunk_bytes);
-    const size_t rest = chunk->size - lines_end;
-    std::memcpy(next->data.data(), chunk->data.data() + lines_end, rest);
-    next->size = rest;
-    chunk->size = lines_end;
-    if (chunk->size > 0) out_->Push(std::move(chunk));
-    chunk = std::move(next);
-    capacity = chunk->data.size() - kLinePadding;
+    ShipLines(in, lines_end);
   }
   // Stopped early: a partial line already read still counts as a line.
-  if (chunk->size > 0 && !skipping_long_line) out_->Push(std::move(chunk));
-  return absl::OkStatus();
+  if (in.chunk->size > 0 && !in.skipping_long_line) out_->Push(std::move(in.chunk));
+  return in.error;
+}
+
+// Waits until the input or the stop descriptor is readable; false when
+// there is nothing to read yet (the loop re-checks for a stop).
+bool LineSource::WaitForData(Input& in) {
+  pollfd fds[2] = {{in.fd, POLLIN, 0}, {shutdown_->wake_fd(), POLLIN, 0}};
+  if (poll(fds, 2, -1) < 0) {
+    if (errno == EINTR) return false;
+    in.error = InputError(absl::StrCat("cannot wait for input ", in.name, ": ", strerror(errno)));
+    in.eof = true;
+    return false;
+  }
+  if (fds[1].revents & POLLIN) return false;
+  return (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+}
+
+// Appends what can be read now to the chunk. True when there is something
+// to look at (new bytes, or the end); false to wait and try again. A read
+// error ends this input like its end would, keeping what was read.
+bool LineSource::ReadMore(Input& in) {
+  LineChunk& chunk = *in.chunk;
+  const ssize_t got = read(in.fd, chunk.data.data() + chunk.size, in.capacity - chunk.size);
+  if (got > 0) {
+    in.writer_seen = true;
+    chunk.size += static_cast<size_t>(got);
+    return true;
+  }
+  if (got < 0 && (errno == EINTR || errno == EAGAIN)) return false;
+  if (got < 0) {
+    in.error = InputError(absl::StrCat("cannot read input ", in.name, ": ", strerror(errno)));
+  } else if (AwaitingFirstWriter(in)) {
+    return false;
+  }
+  in.eof = true;
+  return true;
+}
+
+// A FIFO opened before any writer reads 0 bytes until one comes: wait a
+// little (a writer makes it readable, a stop request wakes us) rather than
+// take it for the end. Stdin is exempt: a shell has opened it already.
+bool LineSource::AwaitingFirstWriter(const Input& in) {
+  struct stat now;
+  if (in.regular || in.writer_seen || in.fd == STDIN_FILENO) return false;
+  if (fstat(in.fd, &now) != 0 || !S_ISFIFO(now.st_mode)) return false;
+  pollfd pfd{shutdown_->wake_fd(), POLLIN, 0};
+  poll(&pfd, 1, 50);
+  return true;
+}
+
+// Drops bytes up to the newline that ends an overlong line; false while
+// that newline has not been read yet.
+bool LineSource::DropRestOfLongLine(Input& in) {
+  LineChunk& chunk = *in.chunk;
+  const void* nl = std::memchr(chunk.data.data(), '\n', chunk.size);
+  if (!nl) {
+    chunk.size = 0;
+    return false;
+  }
+  const size_t rest = chunk.size - (static_cast<const char*>(nl) - chunk.data.data() + 1);
+  std::memmove(chunk.data.data(), static_cast<const char*>(nl) + 1, rest);
+  chunk.size = rest;
+  in.skipping_long_line = false;
+  return true;
+}
+
+// No newline yet: read on while there is room; a full buffer grows for a
+// long line up to the limit, past which the line is counted invalid and
+// skipped.
+void LineSource::MakeRoomForLongLine(Input& in) {
+  LineChunk& chunk = *in.chunk;
+  if (chunk.size < in.capacity) return;
+  // No newline in a full buffer: grow for a long line, up to the limit plus
+  // its newline (a line of exactly max_line_bytes is allowed).
+  if (in.capacity <= options_.max_line_bytes) {
+    in.capacity = std::min(in.capacity * 2, options_.max_line_bytes + 1);
+    chunk.data.resize(in.capacity + kLinePadding);
+    return;
+  }
+  outcomes_->AddLines(1);
+  outcomes_->AddInvalid(1);
+  LogWarn(absl::StrCat("invalid line in ", in.name, ": longer than ", options_.max_line_bytes,
+                       " bytes (skipped)"));
+  chunk.size = 0;
+  in.skipping_long_line = true;
+}
+
+// Sends the whole lines (up to `lines_end`) on and starts a new chunk with
+// the partial line after them.
+void LineSource::ShipLines(Input& in, size_t lines_end) {
+  const size_t rest = in.chunk->size - lines_end;
+  auto next =
+      NewChunk(options_.chunk_bytes > rest ? options_.chunk_bytes : rest + options_.chunk_bytes);
+  std::memcpy(next->data.data(), in.chunk->data.data() + lines_end, rest);
+  next->size = rest;
+  in.chunk->size = lines_end;
+  if (in.chunk->size > 0) out_->Push(std::move(in.chunk));
+  in.chunk = std::move(next);
+  in.capacity = in.chunk->data.size() - kLinePadding;
 }
 
 }  // namespace nf2

@@ -24,6 +24,9 @@ struct LineSourceOptions {
   std::vector<std::string> inputs;  // paths; "-" is stdin
   size_t chunk_bytes = 1024 * 1024;
   size_t max_line_bytes = 1024 * 1024;  // longer lines (newline excluded) are counted invalid
+  // Descriptor 0 was closed when the program started (it now holds
+  // /dev/null): reading "-" is an input error rather than an empty input.
+  bool stdin_closed = false;
 };
 
 class LineSource {
@@ -35,12 +38,21 @@ class LineSource {
 
   // Reads every input in turn until the end or a stop request. Does not close
   // the queue. An input that cannot be opened or read is reported in the
-  // returned status after the others have been read.
+  // returned status after the others have been read, and logged by name.
   absl::Status Run();
 
  private:
+  struct Input;  // one input being read: descriptor, buffer, where it is at
+
+  absl::Status ReadInput(const std::string& name);
   absl::Status ReadFd(int fd, const std::string& name);
   absl::Status ReadLoop(int fd, const std::string& name, bool regular);
+  bool WaitForData(Input& in);
+  bool ReadMore(Input& in);
+  bool AwaitingFirstWriter(const Input& in);
+  bool DropRestOfLongLine(Input& in);
+  void MakeRoomForLongLine(Input& in);
+  void ShipLines(Input& in, size_t lines_end);
   std::unique_ptr<LineChunk> NewChunk(size_t capacity) const;
   pipeline::Recycler<LineChunk>* recycler_;
 

@@ -164,7 +164,6 @@ TEST(EndToEnd, BadSettingsStopBeforeReadingAndNameTheSetting) {
       {{{"LOG_LEVEL", "LOUD"}}, {}, "LOG_LEVEL"},
       {{}, {"--no-such-flag"}, "--no-such-flag"},
       {{}, {"--key", "abc"}, "--key-file"},
-      {{}, {"/nonexistent/input.jsonl"}, "/nonexistent/input.jsonl"},
   };
   // A sink that must see no request at all.
   Sink sink;
@@ -179,6 +178,30 @@ TEST(EndToEnd, BadSettingsStopBeforeReadingAndNameTheSetting) {
     EXPECT_TRUE(r.summary.empty()) << "it read input: " << r.stderr_text;
   }
   EXPECT_EQ(sink.Metrics()["requests_total"], 0);
+}
+
+// Readable inputs are still delivered; any input that could not be opened or
+// read makes the exit code 1 and is named in the log.
+TEST(EndToEnd, InputsThatCannotBeReadAreNamedAndTheOthersDelivered) {
+  const std::string dir = TempDir();  // a directory: open() works, read() fails
+  const std::string missing = dir + "/no-such-input.jsonl";
+  Sink sink;
+  RunResult r = RunNf2ingest({missing, FixturePath("goflow2/sample.jsonl"), dir}, EnvFor(sink));
+  EXPECT_EQ(r.exit_code, 1) << r.stderr_text;
+  ExpectBalanced(r);
+  EXPECT_EQ(r.summary["delivered"], 45u) << r.stderr_text;
+  EXPECT_EQ(Sorted(ReadLines(sink.out_path())),
+            Sorted(ReadLines(FixturePath("goflow2/sample.expected.jsonl"))));
+  EXPECT_NE(r.stderr_text.find("cannot open input " + missing), std::string::npos) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("cannot read input " + dir + ": Is a directory"), std::string::npos)
+      << r.stderr_text;
+}
+
+TEST(EndToEnd, ADirectoryAloneIsAnInputError) {
+  Sink sink;
+  RunResult r = RunNf2ingest({TempDir()}, EnvFor(sink));
+  EXPECT_EQ(r.exit_code, 1) << r.stderr_text;
+  EXPECT_EQ(r.summary["lines"], 0u) << r.stderr_text;
 }
 
 TEST(EndToEnd, LinesWrittenToAnOpenFifoArriveWithinTheFlushInterval) {

@@ -119,7 +119,11 @@ ExecImage MakeExecImage(const SpawnOptions& options) {
     if (fd < 0 || dup2(fd, target) < 0) fail();
     if (fd != target) close(fd);
   };
-  open_onto(options.stdin_path.empty() ? "/dev/null" : options.stdin_path.c_str(), O_RDONLY, 0);
+  if (options.stdin_fd >= 0) {
+    if (dup2(options.stdin_fd, 0) < 0) fail();
+  } else {
+    open_onto(options.stdin_path.empty() ? "/dev/null" : options.stdin_path.c_str(), O_RDONLY, 0);
+  }
   if (stdout_pipe >= 0) {
     if (dup2(stdout_pipe, 1) < 0) fail();
   } else {
@@ -128,6 +132,7 @@ ExecImage MakeExecImage(const SpawnOptions& options) {
   if (!options.stderr_path.empty()) {
     open_onto(options.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 2);
   }
+  if (options.close_stdin) close(0);  // last: the opens above must not land on it
   // The child starts with default signal handling and an empty mask.
   struct sigaction dfl = {};
   dfl.sa_handler = SIG_DFL;
@@ -137,6 +142,7 @@ ExecImage MakeExecImage(const SpawnOptions& options) {
   sigprocmask(SIG_SETMASK, &none, nullptr);
   execve(image.argv[0], image.argv.data(), image.envp.data());
   fail();
+  _exit(127);  // fail() does; the compiler cannot tell
 }
 
 }  // namespace
@@ -144,7 +150,8 @@ ExecImage MakeExecImage(const SpawnOptions& options) {
 Process::Process(const SpawnOptions& options) {
   const ExecImage image = MakeExecImage(options);
   int out_pipe[2] = {-1, -1};
-  if (options.stdout_path.empty() && pipe2(out_pipe, O_CLOEXEC) != 0) ADD_FAILURE() << "pipe failed";
+  if (options.stdout_path.empty() && pipe2(out_pipe, O_CLOEXEC) != 0)
+    ADD_FAILURE() << "pipe failed";
   int report[2] = {-1, -1};
   if (pipe2(report, O_CLOEXEC) != 0) ADD_FAILURE() << "pipe failed";
   const pid_t parent = getpid();
@@ -177,6 +184,20 @@ Process::~Process() {
 
 void Process::Signal(int sig) {
   if (pid_ > 0 && !exit_code_) kill(pid_, sig);
+}
+
+bool Process::WaitForText(const std::string& path, const std::string& text,
+                          std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (ReadFile(path).find(text) != std::string::npos) return true;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    // Wakes early when the child exits; otherwise looks again every 10 ms.
+    const bool exited = Wait(std::min(left, std::chrono::milliseconds(10))).has_value();
+    if (exited) return ReadFile(path).find(text) != std::string::npos;
+  }
 }
 
 std::optional<std::string> Process::ReadStdoutLine(std::chrono::milliseconds timeout) {

@@ -16,8 +16,8 @@
 
 namespace nf2::testing {
 
-std::string BinPath(const std::string& name);    // <build>/bin/name
-std::string TempDir();                           // a fresh directory per call
+std::string BinPath(const std::string& name);  // <build>/bin/name
+std::string TempDir();                         // a fresh directory per call
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& content);
@@ -27,6 +27,8 @@ struct SpawnOptions {
   std::vector<std::string> argv;
   std::map<std::string, std::string> env;  // added to (or replacing) the test's environment
   std::string stdin_path;                  // empty: /dev/null
+  bool close_stdin = false;                // start the child with descriptor 0 closed
+  int stdin_fd = -1;                       // >= 0: this descriptor (a socket...) as stdin
   std::string stdout_path;                 // empty: a pipe readable with ReadStdoutLine
   std::string stderr_path;                 // empty: inherit
 };
@@ -44,6 +46,10 @@ class Process {
   // Exit code (128+signal if killed), or nullopt if still running at timeout.
   std::optional<int> Wait(std::chrono::milliseconds timeout);
   void Signal(int sig);
+  // Waits until `path` (e.g. the child's stderr file) contains `text`;
+  // false if the deadline passes or the child exits first without it.
+  bool WaitForText(const std::string& path, const std::string& text,
+                   std::chrono::milliseconds timeout);
 
  private:
   pid_t pid_ = -1;

@@ -146,6 +146,9 @@ Options ParseArgs(int argc, char** argv) {
   return o;
 }
 
+// A handler here rather than the runtime's SignalWatcher (a thread taking blocked signals): the
+// stop must interrupt a sleep or a write blocked on a slow reader with EINTR, and only a handler
+// running in the blocked thread does that.
 void InstallSignalHandlers() {
   std::signal(SIGPIPE, SIG_IGN);  // a closed reader shows up as EPIPE instead
   struct sigaction sa = {};
@@ -156,6 +159,7 @@ void InstallSignalHandlers() {
   sa.sa_flags = SA_RESETHAND;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
 }
 
 uint64_t NowNs(clockid_t clock) {
@@ -384,5 +388,6 @@ int RunNetflowV5(const Options& o) {
 int main(int argc, char** argv) {
   const nf2::flowgen::Options options = nf2::flowgen::ParseArgs(argc, argv);
   nf2::flowgen::InstallSignalHandlers();
-  return options.netflow_v5.empty() ? nf2::flowgen::RunJson(options) : nf2::flowgen::RunNetflowV5(options);
+  return options.netflow_v5.empty() ? nf2::flowgen::RunJson(options)
+                                    : nf2::flowgen::RunNetflowV5(options);
 }

@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "pipeline/signal_watcher.h"
 #include "sink_faults.h"
 #include "sink_logic.h"
 #include "sink_options.h"
@@ -354,58 +355,36 @@ class SinkServer {
   httplib::Server server_;
 };
 
-// Waits for SIGINT/SIGTERM on its own thread (the signals are blocked everywhere else) so that
-// stopping the server happens in normal code rather than in an async signal handler.
-class SignalWatcher {
+// Turns a stop signal into a server stop, in normal code on the signal watcher's thread. A
+// signal can arrive before the server listens (even before it exists); cpp-httplib ignores stop()
+// until it is listening, so the stop is retried until it takes effect or the server has ended.
+class ServerStopper {
  public:
-  explicit SignalWatcher(SinkServer& server) : thread_([this, &server] { Watch(server); }) {}
-
-  ~SignalWatcher() {
-    done_ = true;
-    thread_.join();
-  }
-
-  bool signalled() const { return signalled_; }
-
-  // Blocks the signals for the calling thread and every thread it creates afterwards.
-  static void BlockSignals() {
-    sigset_t set = Signals();
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  }
-
- private:
-  static sigset_t Signals() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    return set;
-  }
-
-  void Watch(SinkServer& server) {
-    const sigset_t set = Signals();
-    const timespec tick{0, 50 * 1000 * 1000};
-    while (!done_ && !signalled_) {
-      const int sig = sigtimedwait(&set, nullptr, &tick);
-      if (sig == SIGINT || sig == SIGTERM) signalled_ = true;
-    }
-    // A signal can arrive between bind and listen; cpp-httplib ignores stop() until it is
-    // listening, so keep trying until it takes effect or the server has ended anyway.
-    while (signalled_ && !done_) {
-      if (server.running()) {
-        server.Stop();
+  void OnSignal() {
+    signalled_ = true;
+    while (!done_) {
+      SinkServer* server = server_.load();
+      if (server && server->running()) {
+        server->Stop();
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
+  void Serving(SinkServer* server) { server_ = server; }
+  void Done() {
+    done_ = true;
+    server_ = nullptr;
+  }
+  bool signalled() const { return signalled_; }
 
+ private:
+  std::atomic<SinkServer*> server_{nullptr};
   std::atomic<bool> done_{false};
   std::atomic<bool> signalled_{false};
-  std::thread thread_;
 };
 
-int Run(const SinkOptions& options) {
+int Serve(const SinkOptions& options, ServerStopper& stopper) {
   std::string error;
   const std::optional<std::string> key = ResolveKey(options.key_file, std::getenv("KEY"), error);
   if (!key) {
@@ -425,16 +404,29 @@ int Run(const SinkOptions& options) {
   }
   std::cout << "ingest-sink listening on http://" << UrlHost(options.host) << ":" << port
             << std::endl;
-  bool signalled = false;
-  {
-    SignalWatcher watcher(server);
-    server.Run();
-    signalled = watcher.signalled();
-  }
+  stopper.Serving(&server);
+  server.Run();
+  stopper.Done();
   const MetricsSnapshot totals = server.Totals();
   std::cerr << "ingest-sink: requests=" << totals.requests_total
             << " records=" << totals.records_processed << std::endl;
-  return signalled ? 0 : 1;
+  return stopper.signalled() ? 0 : 1;
+}
+
+// SIGINT, SIGTERM and SIGHUP stop the server; the watcher starts before any other thread so
+// that every thread inherits the blocked signals.
+int Run(const SinkOptions& options) {
+  ServerStopper stopper;
+  auto watcher = nf2::pipeline::SignalWatcher::Start(
+      {SIGINT, SIGTERM, SIGHUP},
+      [&stopper](const nf2::pipeline::SignalEvent&) { stopper.OnSignal(); });
+  if (!watcher.ok()) {
+    std::cerr << "ingest-sink: cannot watch signals: " << watcher.status().message() << "\n";
+    return 1;
+  }
+  const int code = Serve(options, stopper);
+  stopper.Done();  // a signal callback still waiting for the server gives up
+  return code;
 }
 
 }  // namespace
@@ -442,8 +434,6 @@ int Run(const SinkOptions& options) {
 
 int main(int argc, char** argv) {
   using ingest_sink::ParsedCommandLine;
-  // Before any thread exists, so that all of them inherit the blocked mask.
-  ingest_sink::SignalWatcher::BlockSignals();
   // A client that disconnects must not kill the sink when an answer is written to it.
   signal(SIGPIPE, SIG_IGN);
   const ParsedCommandLine parsed =

@@ -422,11 +422,6 @@ absl::Status ValidateInputs(const LoadedSettings& l, const Draft& d, Config* cfg
     p.sender.replay_only = true;
   }
   RETURN_IF_ERROR(ValidateLoadTest(l, d, cfg, &inputs));
-  for (const std::string& in : inputs) {
-    if (in != "-" && access(in.c_str(), R_OK) != 0) {
-      return absl::InvalidArgumentError(absl::StrCat("input ", in, " cannot be read"));
-    }
-  }
   p.source.inputs = std::move(inputs);
   return absl::OkStatus();
 }

@@ -1,87 +1,160 @@
 // nf2ingest: goflow2 JSON lines in, flows.v1 batches out to {API}/v1/ingest.
+//
+// main() reads as the run's steps: make the standard descriptors safe, watch
+// signals, load the configuration, open the stores, start the metrics
+// endpoint, check the key, run the pipeline, print the summary, and turn what
+// happened into the exit code (exit_code.h).
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
+#include <mutex>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "pipeline/log.h"
 #include "pipeline/metrics.h"
 #include "pipeline/outcomes.h"
 #include "pipeline/shutdown.h"
+#include "pipeline/signal_watcher.h"
 #include "stages/ingest/ingest_pipeline.h"
-#include "pipeline/log.h"
 #include "stages/sinks/http/spool.h"
 #include "tools/nf2ingest/config.h"
+#include "tools/nf2ingest/exit_code.h"
 #include "tools/nf2ingest/live_view.h"
 #include "tools/nf2ingest/load_report.h"
 #include "tools/nf2ingest/metrics_server.h"
 
+namespace nf2 {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitInputError = 1;
-constexpr int kExitBadConfig = 2;
-constexpr int kExitNotDelivered = 3;
-constexpr int kExitKeyRefused = 4;
+using pipeline::MetricsRegistry;
+using pipeline::OutcomeSnapshot;
 
-// Signals are taken by one thread with sigwait, so no handler runs inside a
-// worker: the first SIGINT/SIGTERM drains, the second stops at once. SIGUSR1
-// is our own "pipeline finished" note to end the watcher.
-class SignalWatcher {
+// A descriptor 0-2 closed at start would be handed to the first thing the
+// program opens (an eventfd read as "stdin", a spool file written as
+// stderr), so each closed one gets /dev/null. Returns whether stdin was closed.
+bool OpenStandardDescriptors() {
+  bool stdin_closed = false;
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+    if (fd == 0) stdin_closed = true;
+    const int opened = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (opened >= 0 && opened != fd) {
+      dup2(opened, fd);
+      close(opened);
+    }
+  }
+  return stdin_closed;
+}
+
+const char* SignalName(int sig) {
+  switch (sig) {
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
+    case SIGUSR1:
+      return "SIGUSR1";
+    case SIGUSR2:
+      return "SIGUSR2";
+    default:
+      return "a signal";
+  }
+}
+
+// What a stop request (SIGINT, SIGTERM, SIGHUP) does depends on how far the
+// run has got. Before the pipeline runs nothing has been read, so the program
+// ends at once, whatever the main thread is waiting for (the health check, a
+// key file that is a FIFO). While it runs, the first request drains and the
+// second stops now. After it, the program is already ending.
+class StopControl {
  public:
-  explicit SignalWatcher(nf2::pipeline::Shutdown* shutdown) : shutdown_(shutdown) {
-    thread_ = std::thread([this] { Watch(); });
-  }
-  ~SignalWatcher() {
-    pthread_kill(thread_.native_handle(), SIGUSR1);
-    thread_.join();
-  }
-
-  static void BlockSignals() {
-    sigset_t set = Set();
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    signal(SIGPIPE, SIG_IGN);
-  }
-
- private:
-  static sigset_t Set() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGUSR1);
-    return set;
-  }
-
-  void Watch() {
-    sigset_t set = Set();
-    int count = 0;
-    while (true) {
-      int sig = 0;
-      if (sigwait(&set, &sig) != 0) continue;
-      if (sig == SIGUSR1) return;
-      ++count;
-      const char* name = sig == SIGINT ? "SIGINT" : "SIGTERM";
-      if (count == 1) {
-        nf2::LogWarn(absl::StrCat("received ", name,
-                                  ": stopping input and draining (send again to stop at once)"));
-      } else {
-        nf2::LogWarn(absl::StrCat("received ", name, " again: stopping now"));
-      }
-      shutdown_->RequestStop();
+  void OnSignal(const pipeline::SignalEvent& event) {
+    const char* name = SignalName(event.signo);
+    if (event.signo == SIGUSR1 || event.signo == SIGUSR2) {
+      LogWarn(absl::StrCat("received ", name, " from pid ", event.sender_pid,
+                           ": ignored (nf2ingest gives it no meaning)"));
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    switch (phase_) {
+      case Phase::kStarting:
+        return ExitBeforeInput(name);
+      case Phase::kRunning:
+        return RequestStop(name);
+      case Phase::kFinished:
+        LogInfo(absl::StrCat("received ", name, ": already finishing"));
+        return;
     }
   }
 
-  nf2::pipeline::Shutdown* shutdown_;
-  std::thread thread_;
+  // The pipeline runs with `shutdown` from now on, until Finished().
+  void Running(pipeline::Shutdown* shutdown) {
+    std::lock_guard<std::mutex> lock(mu_);
+    shutdown_ = shutdown;
+    phase_ = Phase::kRunning;
+  }
+  void Finished() {
+    std::lock_guard<std::mutex> lock(mu_);
+    shutdown_ = nullptr;
+    phase_ = Phase::kFinished;
+  }
+  // The code for a stop before any input: 0, or 3 in --replay mode while
+  // batches wait in the store.
+  void set_early_exit_code(int code) { early_exit_code_ = code; }
+
+ private:
+  enum class Phase { kStarting, kRunning, kFinished };
+
+  [[noreturn]] void ExitBeforeInput(const char* name) {
+    LogWarn(absl::StrCat("received ", name, " before any input was read: exiting"));
+    LogAlways("[SUMMARY] " + OutcomeSnapshot{}.ToString());
+    std::fflush(nullptr);
+    _exit(early_exit_code_.load());
+  }
+
+  void RequestStop(const char* name) {
+    if (++requests_ == 1) {
+      LogWarn(absl::StrCat("received ", name,
+                           ": stopping input and draining (send again to stop at once)"));
+    } else {
+      LogWarn(absl::StrCat("received ", name, " again: stopping now"));
+    }
+    shutdown_->RequestStop();
+  }
+
+  std::mutex mu_;
+  Phase phase_ = Phase::kStarting;
+  pipeline::Shutdown* shutdown_ = nullptr;
+  int requests_ = 0;
+  std::atomic<int> early_exit_code_{kExitOk};
+};
+
+// SIGQUIT keeps its default (end with a core dump, for debugging); SIGPIPE
+// is ignored so a closed connection shows up as EPIPE.
+absl::StatusOr<std::unique_ptr<pipeline::SignalWatcher>> WatchSignals(StopControl* stop) {
+  signal(SIGPIPE, SIG_IGN);
+  return pipeline::SignalWatcher::Start(
+      {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2},
+      [stop](const pipeline::SignalEvent& event) { stop->OnSignal(event); });
+}
+
+struct CurlGlobal {
+  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+  ~CurlGlobal() { curl_global_cleanup(); }
 };
 
 std::string RunId() {
@@ -89,30 +162,16 @@ std::string RunId() {
   return absl::StrCat(absl::Hex((static_cast<uint64_t>(rd()) << 32) | rd(), absl::kZeroPad16));
 }
 
-}  // namespace
+void SetUpLogging(const Config& cfg) {
+  SetLogLevel(cfg.log_level);
+  SetLogFormat(cfg.log_format);
+  SetLogSecret(cfg.pipeline.sender.key);
+  for (const auto& w : cfg.warnings) LogWarn(w);
+}
 
-int main(int argc, char** argv) {
-  SignalWatcher::BlockSignals();  // before any thread starts, so all inherit it
-  std::vector<std::string> args(argv + 1, argv + argc);
-  auto cfg_or = nf2::LoadConfig(args, [](const char* name) { return std::getenv(name); });
-  if (!cfg_or.ok()) {
-    std::fprintf(stderr, "nf2ingest: %s\n", std::string(cfg_or.status().message()).c_str());
-    return kExitBadConfig;
-  }
-  nf2::Config cfg = std::move(*cfg_or);
-  if (cfg.help) {
-    std::fputs(nf2::HelpText().c_str(), stdout);
-    return kExitOk;
-  }
-  nf2::SetLogLevel(cfg.log_level);
-  nf2::SetLogFormat(cfg.log_format);
-  nf2::SetLogSecret(cfg.pipeline.sender.key);
-  for (const auto& w : cfg.warnings) nf2::LogWarn(w);
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-
-  nf2::PipelineOptions& p = cfg.pipeline;
-  p.sender.run_id = RunId();
-  nf2::LogInfo(absl::StrCat(
+void LogStart(const Config& cfg) {
+  const PipelineOptions& p = cfg.pipeline;
+  LogInfo(absl::StrCat(
       "Starting NetFlow mapper: api=", cfg.api, " collector_id=", p.collector_id,
       " batch_size=", p.batch_size, " flush_interval=", absl::FormatDuration(p.flush_interval),
       " max_records_per_batch=", p.limits.max_records,
@@ -122,180 +181,263 @@ int main(int argc, char** argv) {
       p.generator ? absl::StrCat(" generate=", p.generator->rate,
                                  "/s duration=", absl::FormatDuration(p.generator->duration))
                   : absl::StrCat(" inputs=", absl::StrJoin(p.source.inputs, ","))));
+}
 
-  // Stores first: a directory we cannot use is a configuration error.
-  std::unique_ptr<nf2::BatchStore> spool, dead_letters;
-  const std::string spool_dir = cfg.replay_dir.empty() ? cfg.spool_dir : cfg.replay_dir;
+struct Stores {
+  std::unique_ptr<BatchStore> spool;
+  std::unique_ptr<BatchStore> dead_letters;
+};
+
+// Opens the spool (or the --replay store) and the dead-letter directory and
+// hands them to the sender. A directory we cannot use is bad configuration:
+// the message is printed here and nullopt returned.
+std::optional<Stores> OpenStores(Config& cfg, StopControl* stop) {
+  Stores stores;
+  const bool replay = !cfg.replay_dir.empty();
+  const std::string spool_dir = replay ? cfg.replay_dir : cfg.spool_dir;
   if (!spool_dir.empty()) {
-    auto store = nf2::BatchStore::Open(spool_dir, cfg.replay_dir.empty() ? cfg.spool_max_bytes : 0);
+    auto store = BatchStore::Open(spool_dir, replay ? 0 : cfg.spool_max_bytes);
     if (!store.ok()) {
       std::fprintf(stderr, "nf2ingest: invalid setting %s='%s': %s\n",
-                   cfg.replay_dir.empty() ? "--spool-dir / SPOOL_DIR" : "--replay / REPLAY",
-                   spool_dir.c_str(), std::string(store.status().message()).c_str());
-      return kExitBadConfig;
+                   replay ? "--replay / REPLAY" : "--spool-dir / SPOOL_DIR", spool_dir.c_str(),
+                   std::string(store.status().message()).c_str());
+      return std::nullopt;
     }
-    spool = std::move(*store);
-    p.sender.spool = spool.get();
-    if (spool->count() > 0) {
-      nf2::LogInfo(absl::StrCat("[SPOOL] ", spool->count(), " batches (", spool->bytes(),
-                                " bytes) in ", spool_dir, " will be sent first"));
+    stores.spool = std::move(*store);
+    cfg.pipeline.sender.spool = stores.spool.get();
+    if (stores.spool->count() > 0) {
+      LogInfo(absl::StrCat("[SPOOL] ", stores.spool->count(), " batches (", stores.spool->bytes(),
+                           " bytes) in ", spool_dir, " will be sent first"));
     }
+    if (replay) stop->set_early_exit_code(ExitCode({.replay_left = stores.spool->count() > 0}));
   }
   if (!cfg.dead_letter_dir.empty()) {
-    auto store = nf2::BatchStore::Open(cfg.dead_letter_dir, 0);
+    auto store = BatchStore::Open(cfg.dead_letter_dir, 0);
     if (!store.ok()) {
       std::fprintf(stderr,
                    "nf2ingest: invalid setting --dead-letter-dir / DEAD_LETTER_DIR='%s': %s\n",
                    cfg.dead_letter_dir.c_str(), std::string(store.status().message()).c_str());
-      return kExitBadConfig;
+      return std::nullopt;
     }
-    dead_letters = std::move(*store);
-    p.sender.dead_letters = dead_letters.get();
+    stores.dead_letters = std::move(*store);
+    cfg.pipeline.sender.dead_letters = stores.dead_letters.get();
   }
+  return stores;
+}
 
-  // Metrics: always recorded (per batch and request, so cheap), served only
-  // with --metrics-addr. A bind failure is bad configuration, found before
-  // anything is read.
-  nf2::pipeline::MetricsRegistry& registry = nf2::pipeline::MetricsRegistry::Global();
-  p.metrics = &registry;
-  nf2::pipeline::Outcomes outcomes;
-  std::vector<nf2::pipeline::MetricsRegistry::CallbackHandle> gauges;
+// The summary's own numbers as metrics, read when scraped, so the two always
+// agree. The handles unregister them when dropped.
+std::vector<MetricsRegistry::CallbackHandle> RegisterOutcomeMetrics(
+    MetricsRegistry& registry, const pipeline::Outcomes& outcomes, const BatchStore* spool) {
+  const std::pair<const char*, uint64_t OutcomeSnapshot::*> kOutcomes[] = {
+      {"delivered", &OutcomeSnapshot::delivered}, {"filtered", &OutcomeSnapshot::filtered},
+      {"invalid", &OutcomeSnapshot::invalid},     {"rejected", &OutcomeSnapshot::rejected},
+      {"spooled", &OutcomeSnapshot::spooled},     {"undelivered", &OutcomeSnapshot::undelivered}};
+  std::vector<MetricsRegistry::CallbackHandle> handles;
+  for (const auto& [name, field] : kOutcomes) {
+    handles.push_back(registry.AddCallback(
+        "nf2ingest_records_total", "Input lines by outcome (the [SUMMARY] counts).", "counter",
+        {{"outcome", name}},
+        [&outcomes, field = field] { return static_cast<double>(outcomes.Snapshot().*field); }));
+  }
+  handles.push_back(registry.AddCallback(
+      "nf2ingest_lines_read_total", "Input lines read.", "counter", {},
+      [&outcomes] { return static_cast<double>(outcomes.Snapshot().lines_read); }));
+  handles.push_back(registry.AddCallback(
+      "nf2ingest_spool_bytes", "Bytes of batches kept in the spool directory.", "gauge", {},
+      [spool] { return spool ? static_cast<double>(spool->bytes()) : 0.0; }));
+  return handles;
+}
+
+// /healthz: unhealthy only when data waits and nothing has gone through for
+// the stall time; an idle collector with no flows is healthy.
+MetricsServer::HealthFn StallCheck(const MetricsRegistry& registry, absl::Duration stall) {
+  const absl::Time started = absl::Now();
+  return [&registry, started, stall]() -> std::pair<bool, std::string> {
+    double waiting = registry.Value("nf2ingest_sender_batches_held");
+    for (const auto& [labels, v] : registry.Values("nf2ingest_queue_depth")) waiting += v;
+    const double last = registry.Value("nf2ingest_last_success_timestamp_seconds");
+    const absl::Time since =
+        last > 0 ? std::max(started, absl::FromUnixNanos(static_cast<int64_t>(last * 1e9)))
+                 : started;
+    const absl::Duration quiet = absl::Now() - since;
+    if (waiting > 0 && quiet > stall) {
+      return {false, absl::StrCat("stalled: no request succeeded for ",
+                                  absl::FormatDuration(absl::Trunc(quiet, absl::Seconds(1))),
+                                  " while data waits")};
+    }
+    return {true, "ok"};
+  };
+}
+
+// Serves /metrics and /healthz with --metrics-addr (nullptr without). A bind
+// failure is bad configuration, found before anything is read: the message is
+// printed here and false returned.
+bool StartMetricsServer(const Config& cfg, MetricsRegistry& registry,
+                        std::unique_ptr<MetricsServer>* server) {
+  if (cfg.metrics_host.empty()) return true;
+  auto started = MetricsServer::Start(cfg.metrics_host, cfg.metrics_port, &registry,
+                                      StallCheck(registry, cfg.health_stall));
+  if (!started.ok()) {
+    std::fprintf(stderr, "nf2ingest: invalid setting --metrics-addr / METRICS_ADDR='%s:%d': %s\n",
+                 cfg.metrics_host.c_str(), cfg.metrics_port,
+                 std::string(started.status().message()).c_str());
+    return false;
+  }
+  *server = std::move(*started);
+  LogInfo(absl::StrCat("[METRICS] serving http://", cfg.metrics_host, ":", (*server)->port(),
+                       "/metrics and /healthz"));
+  return true;
+}
+
+// One look at the API before reading anything: a refused key ends the run
+// now rather than after the input has been consumed. Any other failure is
+// only a warning (the API may come up later). Returns whether it was refused.
+bool ApiRefusesKey(const Config& cfg) {
+  const SenderOptions& s = cfg.pipeline.sender;
+  const absl::Status health = CheckApiHealth(cfg.api, s.key, s.connect_timeout + s.timeout / 6);
+  if (health.ok()) return false;
+  if (absl::IsPermissionDenied(health)) {
+    LogError(std::string(health.message()));
+    return true;
+  }
+  LogWarn(absl::StrCat("API health check failed (carrying on; it may come up later): ",
+                       health.message()));
+  return false;
+}
+
+// --ramp: the generator asks the judge at the end of every step.
+std::unique_ptr<RampJudge> SetUpRamp(Config& cfg, MetricsRegistry& registry) {
+  PipelineOptions& p = cfg.pipeline;
+  if (!p.generator || cfg.ramp.steps == 0) return nullptr;
+  auto ramp = std::make_unique<RampJudge>(cfg.ramp, &registry);
+  p.generator->on_step_end = [judge = ramp.get(), steps = cfg.ramp.steps](const GeneratorStep& s) {
+    const bool go_on = judge->OnStepEnd(s);
+    LogAlways(RampStepLine(judge->results().back(), steps));
+    return go_on;
+  };
+  return ramp;
+}
+
+struct PipelineRun {
+  absl::Status status;  // the source's: an input that could not be read
+  PipelineStats stats;
+  double wall_s = 0;
+};
+
+PipelineRun RunPipeline(const Config& cfg, pipeline::Outcomes* outcomes, MetricsRegistry& registry,
+                        StopControl* stop) {
+  pipeline::Shutdown shutdown(absl::ToChronoNanoseconds(cfg.drain_timeout));
+  const auto started = std::chrono::steady_clock::now();
+  PipelineRun run;
+  stop->Running(&shutdown);
   {
-    // The summary's own numbers, read when scraped, so the two always agree.
-    const std::pair<const char*, uint64_t nf2::pipeline::OutcomeSnapshot::*> kOutcomes[] = {
-        {"delivered", &nf2::pipeline::OutcomeSnapshot::delivered},
-        {"filtered", &nf2::pipeline::OutcomeSnapshot::filtered},
-        {"invalid", &nf2::pipeline::OutcomeSnapshot::invalid},
-        {"rejected", &nf2::pipeline::OutcomeSnapshot::rejected},
-        {"spooled", &nf2::pipeline::OutcomeSnapshot::spooled},
-        {"undelivered", &nf2::pipeline::OutcomeSnapshot::undelivered}};
-    for (const auto& [name, field] : kOutcomes) {
-      gauges.push_back(registry.AddCallback(
-          "nf2ingest_records_total", "Input lines by outcome (the [SUMMARY] counts).", "counter",
-          {{"outcome", name}},
-          [&outcomes, field = field] { return static_cast<double>(outcomes.Snapshot().*field); }));
-    }
-    gauges.push_back(registry.AddCallback(
-        "nf2ingest_lines_read_total", "Input lines read.", "counter", {},
-        [&outcomes] { return static_cast<double>(outcomes.Snapshot().lines_read); }));
-    nf2::BatchStore* spool_store = spool.get();
-    gauges.push_back(registry.AddCallback(
-        "nf2ingest_spool_bytes", "Bytes of batches kept in the spool directory.", "gauge", {},
-        [spool_store] { return spool_store ? static_cast<double>(spool_store->bytes()) : 0.0; }));
-  }
-  std::unique_ptr<nf2::MetricsServer> metrics_server;
-  if (!cfg.metrics_host.empty()) {
-    const auto started = absl::Now();
-    const absl::Duration stall = cfg.health_stall;
-    // Unhealthy only when data waits and nothing has gone through for the
-    // stall time: an idle collector with no flows is healthy.
-    auto healthy = [&registry, started, stall]() -> std::pair<bool, std::string> {
-      double waiting = registry.Value("nf2ingest_sender_batches_held");
-      for (const auto& [labels, v] : registry.Values("nf2ingest_queue_depth")) waiting += v;
-      const double last = registry.Value("nf2ingest_last_success_timestamp_seconds");
-      const absl::Time since =
-          last > 0 ? std::max(started, absl::FromUnixNanos(static_cast<int64_t>(last * 1e9)))
-                   : started;
-      const absl::Duration quiet = absl::Now() - since;
-      if (waiting > 0 && quiet > stall) {
-        return {false, absl::StrCat("stalled: no request succeeded for ",
-                                    absl::FormatDuration(absl::Trunc(quiet, absl::Seconds(1))),
-                                    " while data waits")};
-      }
-      return {true, "ok"};
-    };
-    auto server = nf2::MetricsServer::Start(cfg.metrics_host, cfg.metrics_port, &registry, healthy);
-    if (!server.ok()) {
-      std::fprintf(stderr, "nf2ingest: invalid setting --metrics-addr / METRICS_ADDR='%s:%d': %s\n",
-                   cfg.metrics_host.c_str(), cfg.metrics_port,
-                   std::string(server.status().message()).c_str());
-      return kExitBadConfig;
-    }
-    metrics_server = std::move(*server);
-    nf2::LogInfo(absl::StrCat("[METRICS] serving http://", cfg.metrics_host, ":",
-                              metrics_server->port(), "/metrics and /healthz"));
-  }
-
-  // One look at the API before reading anything: a refused key ends the run
-  // now rather than after the input has been consumed.
-  if (absl::Status health = nf2::CheckApiHealth(cfg.api, p.sender.key,
-                                                p.sender.connect_timeout + p.sender.timeout / 6);
-      !health.ok()) {
-    if (absl::IsPermissionDenied(health)) {
-      nf2::LogError(std::string(health.message()));
-      curl_global_cleanup();
-      return kExitKeyRefused;
-    }
-    nf2::LogWarn(absl::StrCat("API health check failed (carrying on; it may come up later): ",
-                              health.message()));
-  }
-
-  nf2::pipeline::Shutdown shutdown(absl::ToChronoNanoseconds(cfg.drain_timeout));
-  absl::Status run_status;
-  nf2::PipelineStats stats;
-  // --ramp: the generator asks the judge at the end of every step.
-  std::unique_ptr<nf2::RampJudge> ramp;
-  if (p.generator && cfg.ramp.steps > 0) {
-    ramp = std::make_unique<nf2::RampJudge>(cfg.ramp, &registry);
-    p.generator->on_step_end = [&ramp, steps = cfg.ramp.steps](const nf2::GeneratorStep& step) {
-      const bool go_on = ramp->OnStepEnd(step);
-      nf2::LogAlways(nf2::RampStepLine(ramp->results().back(), steps));
-      return go_on;
-    };
-  }
-  const auto run_started = std::chrono::steady_clock::now();
-  {
-    SignalWatcher watcher(&shutdown);
-    nf2::LiveView live(&registry, &outcomes, cfg.stats_interval, isatty(STDERR_FILENO) == 1);
-    nf2::IngestPipeline pipeline(p, &outcomes, &shutdown);
-    run_status = pipeline.Run();
-    stats = pipeline.stats();
+    LiveView live(&registry, outcomes, cfg.stats_interval, isatty(STDERR_FILENO) == 1);
+    IngestPipeline pipeline(cfg.pipeline, outcomes, &shutdown);
+    run.status = pipeline.Run();
+    run.stats = pipeline.stats();
     live.Stop();  // erases the progress line before the closing lines
   }
-  curl_global_cleanup();
-  if (p.generator) {
-    nf2::LoadReportInput report;
-    report.rate = p.generator->rate;
-    report.duration_s = absl::ToDoubleSeconds(p.generator->duration);
-    report.wall_s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - run_started).count();
-    report.generator = stats.generator;
-    report.outcomes = outcomes.Snapshot();
-    report.ramp = ramp.get();
-    nf2::LogAlways(nf2::LoadReportLine(report, registry));
-    if (!cfg.report_path.empty()) {
-      std::ofstream out(cfg.report_path, std::ios::trunc);
-      out << nf2::LoadReportJson(report, registry);
-      if (!out.flush()) nf2::LogError("cannot write the report to " + cfg.report_path);
-    }
-  }
+  stop->Finished();
+  run.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return run;
+}
 
+void WriteLoadReport(const Config& cfg, const PipelineRun& run, const OutcomeSnapshot& outcomes,
+                     const MetricsRegistry& registry, const RampJudge* ramp) {
+  LoadReportInput report;
+  report.rate = cfg.pipeline.generator->rate;
+  report.duration_s = absl::ToDoubleSeconds(cfg.pipeline.generator->duration);
+  report.wall_s = run.wall_s;
+  report.generator = run.stats.generator;
+  report.outcomes = outcomes;
+  report.ramp = ramp;
+  LogAlways(LoadReportLine(report, registry));
+  if (cfg.report_path.empty()) return;
+  std::ofstream out(cfg.report_path, std::ios::trunc);
+  out << LoadReportJson(report, registry);
+  if (!out.flush()) LogError("cannot write the report to " + cfg.report_path);
+}
+
+// [STATS], [REPLAY] (with a spool), any error that decides the exit code,
+// and last of all [SUMMARY].
+void PrintSummary(const PipelineRun& run, const OutcomeSnapshot& s, const BatchStore* spool) {
+  const SenderStats& sender = run.stats.sender;
   std::string requests;
-  for (const auto& [status, n] : stats.sender.by_status) {
+  for (const auto& [status, n] : sender.by_status) {
     absl::StrAppend(&requests, requests.empty() ? "" : ",",
                     status == 0 ? "none" : absl::StrCat(status), ":", n);
   }
-  nf2::LogInfo(absl::StrCat("[STATS] requests=", stats.sender.requests, " by_status={", requests,
-                            "} retries=", stats.sender.retries, " splits=", stats.sender.splits,
-                            " dead_lettered_batches=", stats.sender.dead_lettered,
-                            " unknown_proto=", stats.unknown_proto));
+  LogInfo(absl::StrCat("[STATS] requests=", sender.requests, " by_status={", requests,
+                       "} retries=", sender.retries, " splits=", sender.splits,
+                       " dead_lettered_batches=", sender.dead_lettered,
+                       " unknown_proto=", run.stats.unknown_proto));
   if (spool) {
-    nf2::LogAlways(absl::StrCat(
-        "[REPLAY] records from earlier runs: delivered=", stats.sender.replayed_delivered,
-        " rejected=", stats.sender.replayed_rejected, " still_in_spool_batches=", spool->count()));
+    LogAlways(absl::StrCat(
+        "[REPLAY] records from earlier runs: delivered=", sender.replayed_delivered,
+        " rejected=", sender.replayed_rejected, " still_in_spool_batches=", spool->count()));
   }
-  const nf2::pipeline::OutcomeSnapshot s = outcomes.Snapshot();
-  nf2::LogAlways("[SUMMARY] " + s.ToString());
+  if (!run.status.ok()) {
+    LogError(absl::StrCat("not every input could be read: ", run.status.message()));
+  }
   if (!s.Balanced()) {
-    nf2::LogError(absl::StrCat("accounting error: ", s.Accounted(), " outcomes for ", s.lines_read,
-                               " lines (please report this)"));
-    return kExitNotDelivered;
+    LogError(absl::StrCat("accounting error: ", s.Accounted(), " outcomes for ", s.lines_read,
+                          " lines (please report this)"));
   }
-  if (s.rejected + s.spooled + s.undelivered > 0) return kExitNotDelivered;
-  if (!cfg.replay_dir.empty() && spool->count() > 0) return kExitNotDelivered;  // not all re-sent
-  if (!run_status.ok()) {
-    nf2::LogError(std::string(run_status.message()));
-    return kExitInputError;
+  LogAlways("[SUMMARY] " + s.ToString());
+}
+
+// Everything after the configuration is known.
+int Run(Config& cfg, StopControl* stop) {
+  CurlGlobal curl;
+  cfg.pipeline.sender.run_id = RunId();
+  LogStart(cfg);
+  std::optional<Stores> stores = OpenStores(cfg, stop);
+  if (!stores) return ExitCode({.bad_config = true});
+  MetricsRegistry& registry = MetricsRegistry::Global();
+  cfg.pipeline.metrics = &registry;
+  pipeline::Outcomes outcomes;
+  const auto outcome_metrics = RegisterOutcomeMetrics(registry, outcomes, stores->spool.get());
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (!StartMetricsServer(cfg, registry, &metrics_server)) return ExitCode({.bad_config = true});
+  if (ApiRefusesKey(cfg)) return ExitCode({.key_refused = true});
+
+  const std::unique_ptr<RampJudge> ramp = SetUpRamp(cfg, registry);
+  const PipelineRun run = RunPipeline(cfg, &outcomes, registry, stop);
+  const OutcomeSnapshot snapshot = outcomes.Snapshot();
+  if (cfg.pipeline.generator) WriteLoadReport(cfg, run, snapshot, registry, ramp.get());
+  PrintSummary(run, snapshot, stores->spool.get());
+  return ExitCode({.input_error = !run.status.ok(),
+                   .outcomes = snapshot,
+                   .replay_left = !cfg.replay_dir.empty() && stores->spool->count() > 0});
+}
+
+}  // namespace
+}  // namespace nf2
+
+int main(int argc, char** argv) {
+  // Before anything opens a descriptor or starts a thread.
+  const bool stdin_was_closed = nf2::OpenStandardDescriptors();
+  nf2::StopControl stop;
+  // Before anything can block (a key file that is a FIFO, the health check),
+  // so a stop request works from the first instant.
+  auto watcher = nf2::WatchSignals(&stop);
+  if (!watcher.ok()) {
+    std::fprintf(stderr, "nf2ingest: cannot watch signals: %s\n",
+                 std::string(watcher.status().message()).c_str());
+    return nf2::ExitCode({.bad_config = true});
   }
-  return kExitOk;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto cfg = nf2::LoadConfig(args, [](const char* name) { return std::getenv(name); });
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "nf2ingest: %s\n", std::string(cfg.status().message()).c_str());
+    return nf2::ExitCode({.bad_config = true});
+  }
+  if (cfg->help) {
+    std::fputs(nf2::HelpText().c_str(), stdout);
+    return nf2::kExitOk;
+  }
+  nf2::SetUpLogging(*cfg);
+  cfg->pipeline.source.stdin_closed = stdin_was_closed;
+  return nf2::Run(*cfg, &stop);
 }
