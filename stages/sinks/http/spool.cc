@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -159,9 +160,9 @@ absl::StatusOr<std::string> ReadBatchFile(int dir_fd, const std::string& name,
   return data;
 }
 
-absl::Status WriteAll(int fd, std::string_view data) {
+absl::Status WriteAll(int fd, std::string_view data, BatchStore::WriteFn write_fn) {
   while (!data.empty()) {
-    ssize_t n = write(fd, data.data(), data.size());
+    ssize_t n = write_fn(fd, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return absl::ErrnoToStatus(errno, "write");
     data.remove_prefix(static_cast<size_t>(n));
@@ -384,6 +385,14 @@ void BatchStore::Forget(uint64_t id) {
   files_.erase(it);
 }
 
+bool IsDiskFull(const absl::Status& status) { return absl::IsUnavailable(status); }
+
+uint64_t BatchStore::FreeDiskBytes() const {
+  struct statvfs st;
+  if (fstatvfs(dir_fd_, &st) != 0) return 0;
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
 std::string BatchStore::PathOf(uint64_t id) const { return absl::StrCat(dir_, "/", FileName(id)); }
 
 absl::StatusOr<uint64_t> BatchStore::Put(const Batch& batch, std::string_view note) {
@@ -420,7 +429,7 @@ absl::StatusOr<uint64_t> BatchStore::Put(const Batch& batch, std::string_view no
     // temporary name is ours alone.
     int fd = openat(dir_fd_, temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return ErrnoStatus(errno, "cannot create", absl::StrCat(dir_, "/", temp));
-    absl::Status w = WriteAll(fd, data);
+    absl::Status w = WriteAll(fd, data, write_);
     if (w.ok() && fsync(fd) != 0) w = absl::ErrnoToStatus(errno, "fsync");
     if (close(fd) != 0 && w.ok()) w = absl::ErrnoToStatus(errno, "close");
     if (w.ok() && renameat(dir_fd_, temp.c_str(), dir_fd_, name.c_str()) != 0) {
@@ -440,6 +449,9 @@ absl::StatusOr<uint64_t> BatchStore::Put(const Batch& batch, std::string_view no
     }
     return absl::OkStatus();
   }();
+  // The store's own limit was checked above: running out of space here
+  // (ENOSPC, EDQUOT) is the disk's doing, and no Remove of ours is sure to fix it.
+  if (absl::IsResourceExhausted(st)) st = absl::UnavailableError(st.message());
   std::lock_guard<std::mutex> lock(mu_);
   reserved_ -= size;
   if (!st.ok()) return st;
