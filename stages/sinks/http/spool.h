@@ -143,6 +143,9 @@ class BatchStore {
   BatchStore(std::string dir, uint64_t max_bytes, int dir_fd, int lock_fd);
 
   absl::Status Scan();
+  // Writes `data` as the file for `seq`: temporary name, fsync, rename,
+  // fsync of the directory. An error means nothing was stored.
+  absl::Status WriteFile(uint64_t seq, std::string_view data);
   // Renames `name` to `name`.corrupt and logs why.
   void MoveAside(const std::string& name, std::string_view why);
   // Drops `id` from the listing and the byte count (the file is gone).
