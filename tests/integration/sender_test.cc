@@ -562,6 +562,40 @@ TEST_F(SenderTest, DurableOnAFullDiskSendsFromMemoryAndSaysSo) {
   EXPECT_EQ(Sorted(ReadLines(sink.out_path())), Sorted(r.sent));
 }
 
+// During an outage a full disk holds the input back as a full spool does, but
+// the log says why (before, it said nothing and looked like a full spool).
+TEST_F(SenderTest, AFullDiskDuringAnOutageHoldsTheInputBackAndSaysSo) {
+  const std::string dir = testing::TempDir() + "/spool";
+  auto spool = BatchStore::Open(dir, 0);
+  ASSERT_TRUE(spool.ok()) << spool.status();
+  (*spool)->SetWriteFunctionForTesting(&NoSpaceLeft);
+  pipeline::MetricsRegistry registry;
+  SenderSetup s;
+  s.api = "http://127.0.0.1:9";
+  s.batch_sizes = Repeat(10, 6);
+  s.max_in_flight = 1;
+  s.drain_timeout = milliseconds(1500);
+  s.connect_timeout = absl::Seconds(1);
+  s.finish_input_first = true;
+  s.metrics = &registry;
+  s.configure = [&](SenderOptions& o) {
+    o.spool = spool->get();
+    o.retry_max_duration = absl::ZeroDuration();  // an outage from the first failure
+  };
+  std::string log;
+  Result r;
+  {
+    StderrCapture capture;
+    r = RunSender(s);
+    log = capture.Text();
+  }
+  EXPECT_EQ(r.outcomes.undelivered, 60u) << r.outcomes.ToString();
+  EXPECT_GT(registry.Value(kSpoolWriteErrorsMetric), 0.0);
+  EXPECT_EQ(registry.Value(kSpoolWriteFailingMetric), 1.0);
+  EXPECT_NE(log.find("input held back until space frees up"), std::string::npos) << log;
+  EXPECT_NE(log.find(dir), std::string::npos) << log;
+}
+
 // The [STATS] view and the Prometheus text come from the same series.
 TEST_F(SenderTest, StatsAreAViewOfTheRegistry) {
   Sink sink({"--script", "503,500", "--retry-after", "0", "--max-records", "10"});

@@ -215,9 +215,13 @@ void HttpSender::NoteSpoolWriteError(const Batch& batch, const absl::Status& sta
                                      std::string_view then) {
   m_->spool_write_errors->Add();
   m_->spool_write_failing->Set(1);
-  LogError(absl::StrCat("[SPOOL] cannot write batch ", batch.id, " to ", options_.spool->dir(),
-                        " (", options_.spool->FreeDiskBytes(),
-                        " bytes free on its disk): ", status.message(), "; ", Av(then)));
+  uint64_t suppressed;
+  if (!spool_error_log_.Allow(&suppressed)) return;  // a full disk fails every batch
+  std::string msg = absl::StrCat("[SPOOL] cannot write batch ", batch.id, " to ",
+                                 options_.spool->dir(), " (", options_.spool->FreeDiskBytes(),
+                                 " bytes free on its disk): ", status.message(), "; ", Av(then));
+  if (suppressed > 0) absl::StrAppend(&msg, " [", suppressed, " more since the last report]");
+  LogError(msg);
 }
 
 void HttpSender::NoteSpoolWriteOk() { m_->spool_write_failing->Set(0); }
@@ -229,10 +233,7 @@ bool HttpSender::Evict(std::unique_ptr<Batch>& batch, std::string_view why) {
     if (!id.ok()) {
       if (IsDiskFull(id.status())) {
         // Waiting can help (space may free up): hold the input back, and say why.
-        uint64_t suppressed;
-        if (disk_full_log_.Allow(&suppressed)) {
-          NoteSpoolWriteError(*batch, id.status(), "input held back until space frees up");
-        }
+        NoteSpoolWriteError(*batch, id.status(), "input held back until space frees up");
       } else if (!absl::IsResourceExhausted(id.status())) {
         // Waiting cannot help (too large, or I/O trouble): keep it in
         // memory, retrying, and say so once.

@@ -150,8 +150,8 @@ class HttpSender {
   bool Admit(std::unique_ptr<Batch>& batch);
   // Puts the batch in the spool (if not there) and forgets it in memory.
   bool Evict(std::unique_ptr<Batch>& batch, std::string_view why);
-  // Counts and reports a spool write that failed for a reason other than the
-  // spool's own limit.
+  // Counts a spool write that failed for a reason other than the spool's own
+  // limit, and reports it (the first ten, then one every ten seconds).
   void NoteSpoolWriteError(const Batch& batch, const absl::Status& status, std::string_view then);
   void NoteSpoolWriteOk();
   // Loads the oldest spool entry not in memory; null when there is none.
@@ -197,7 +197,7 @@ class HttpSender {
   std::map<uint64_t, size_t> parts_left_;      // replay mode: split entry -> parts unsent
   Clock::time_point last_success_;             // or the start
   bool failing_ = false;                       // the last answer was a failure
-  LogThrottle disk_full_log_{1, 10.0};
+  LogThrottle spool_error_log_{10, 10.0};
 };
 
 }  // namespace nf2
