@@ -2,10 +2,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -38,23 +40,49 @@ void WriteRaw(const std::string& line) {
   }
 }
 
-// Masks the key, and any Authorization header value, wherever they appear.
-void Redact(std::string* line) {
-  if (!g_secret->empty()) {
-    for (size_t at = line->find(*g_secret); at != std::string::npos;
-         at = line->find(*g_secret, at)) {
-      line->replace(at, g_secret->size(), "[REDACTED]");
+// Masks the value of every "Authorization:" header (up to the end of the
+// line or a closing quote), whoever's key it holds.
+void MaskAuthorizationValues(std::string* line) {
+  constexpr std::string_view kHeader = "authorization:";
+  const std::string lower = absl::AsciiStrToLower(*line);
+  std::string out;
+  size_t copied = 0;
+  for (size_t at = lower.find(kHeader); at != std::string::npos;
+       at = lower.find(kHeader, at + kHeader.size())) {
+    const size_t value = at + kHeader.size();
+    size_t end = lower.find_first_of("\r\n\"", value);
+    if (end == std::string::npos) end = lower.size();
+    out.append(*line, copied, value - copied);
+    out += " [REDACTED]";
+    copied = end;
+    at = end - std::min(end, kHeader.size());
+  }
+  if (copied == 0) return;
+  out.append(*line, copied);
+  *line = std::move(out);
+}
+
+// Marks every byte of `text` that belongs to an occurrence of `what`.
+void MarkAll(std::string_view text, std::string_view what, std::vector<bool>* marked) {
+  if (what.empty()) return;
+  for (size_t at = text.find(what); at != std::string_view::npos; at = text.find(what, at + 1)) {
+    std::fill(marked->begin() + static_cast<std::ptrdiff_t>(at),
+              marked->begin() + static_cast<std::ptrdiff_t>(at + what.size()), true);
+  }
+}
+
+// `text` with every run of marked bytes replaced by one "[REDACTED]".
+std::string ReplaceMarked(std::string_view text, const std::vector<bool>& marked) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (!marked[i]) {
+      out.push_back(text[i]);
+    } else if (i == 0 || !marked[i - 1]) {
+      out += "[REDACTED]";
     }
   }
-  if (absl::AsciiStrToLower(*line).find("authorization:") == std::string::npos) return;
-  for (size_t at = 0;
-       (at = absl::AsciiStrToLower(*line).find("authorization:", at)) != std::string::npos;) {
-    const size_t value = at + 14;
-    size_t end = line->find_first_of("\r\n\"", value);
-    if (end == std::string::npos) end = line->size();
-    line->replace(value, end - value, " [REDACTED]");
-    at = value;
-  }
+  return out;
 }
 
 std::string JsonString(std::string_view s) { return "\"" + JsonEscape(s) + "\""; }
@@ -64,8 +92,7 @@ std::string Timestamp() {
 }
 
 void WriteLine(std::string_view level, std::string_view message) {
-  std::string text(message);
-  Redact(&text);
+  std::string text = RedactForLog(message);
   std::string line;
   if (g_progress_shown.load(std::memory_order_relaxed)) line = "\r\x1b[K";
   if (static_cast<LogFormat>(g_format.load()) == LogFormat::kJson) {
@@ -120,9 +147,37 @@ absl::StatusOr<LogFormat> LogFormatFromName(std::string_view name) {
 
 void SetLogFormat(LogFormat format) { g_format.store(static_cast<int>(format)); }
 
-// Keys too short to be told from ordinary words would mangle every line.
-void SetLogSecret(std::string_view secret) {
-  *g_secret = secret.size() >= 6 ? std::string(secret) : std::string();
+void SetLogSecret(std::string_view secret) { *g_secret = std::string(secret); }
+
+std::string MaskSecret(std::string_view text, std::string_view secret) {
+  if (secret.empty()) return std::string(text);
+  const std::string escaped = JsonEscape(secret);
+  std::string slash_escaped;
+  for (char c : escaped) {
+    if (c == '/') slash_escaped.push_back('\\');
+    slash_escaped.push_back(c);
+  }
+  const std::string escaped_twice = JsonEscape(escaped);
+  // All forms are found in the original text, so a mask never masks itself.
+  std::vector<bool> marked(text.size(), false);
+  for (std::string_view form : {secret, std::string_view(escaped), std::string_view(slash_escaped),
+                                std::string_view(escaped_twice)}) {
+    MarkAll(text, form, &marked);
+  }
+  return ReplaceMarked(text, marked);
+}
+
+std::string MaskedPrefix(std::string_view text, std::string_view secret, size_t limit) {
+  std::string out = MaskSecret(text, secret);
+  MaskAuthorizationValues(&out);
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+std::string RedactForLog(std::string_view line) {
+  std::string out = MaskSecret(line, *g_secret);
+  MaskAuthorizationValues(&out);
+  return out;
 }
 
 void ShowProgress(std::string_view line) {

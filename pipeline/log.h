@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -24,6 +25,20 @@ void SetLogFormat(LogFormat format);
 // A secret (the API key) that must never reach a log line: any occurrence is
 // masked, as a second line of defence behind not logging it at all.
 void SetLogSecret(std::string_view secret);
+
+// `text` with every occurrence of `secret` replaced by "[REDACTED]": as is,
+// JSON-escaped (a key with `"` or `\` comes back as `\"`, `\\`), with `/`
+// escaped as `\/`, and escaped twice (an answer quoting a JSON document).
+// Any non-empty secret is masked, however short: a short key is still a key.
+std::string MaskSecret(std::string_view text, std::string_view secret);
+
+// MaskSecret, then Authorization header values, then cut to at most `limit`
+// bytes: masking first means a cut can never leave part of the secret.
+std::string MaskedPrefix(std::string_view text, std::string_view secret, size_t limit);
+
+// What every log line goes through: the secret of SetLogSecret and any
+// Authorization header value masked.
+std::string RedactForLog(std::string_view line);
 
 // The terminal progress line: while it is shown, every log line first
 // clears it (and the progress writer redraws it), so the two never mix.

@@ -35,6 +35,7 @@ class Shutdown {
 
   // When input finished plus the drain timeout; nullopt while input goes on.
   std::optional<Clock::time_point> DrainDeadline() const;
+  Clock::duration drain_timeout() const { return drain_timeout_; }
 
   // A descriptor that becomes readable on the first stop request, for
   // sources that wait in poll(2).

@@ -31,6 +31,7 @@ struct Batch {
   uint64_t store_id = 0;                                  // its file in the spool, 0 = not on disk
   bool earlier_run = false;  // replayed from a spool written before this run
   bool unspoolable = false;  // the spool refused it for good (too large)
+  uint64_t replay_origin = 0;  // replay: the spool entry this part of a split came from
 
   size_t records() const { return record_ends.size(); }
   std::string_view wire() const { return gzipped ? std::string_view(gzip_body) : body; }

@@ -88,8 +88,10 @@ TEST(FailureMatrix, RetryAfterIsHonoured) {
   const std::string dir = TempDir();
   Corpus c = MakeCorpus(dir, "c", {"--count", "10", "--seed", "4"});
   Sink sink({"--script", "503", "--retry-after", "2"});
+  auto env = EnvFor(sink);
+  env["RETRY_MAX"] = "2";  // a Retry-After is obeyed up to RETRY_MAX by default
   const auto start = std::chrono::steady_clock::now();
-  RunResult r = RunNf2ingest({c.lines}, EnvFor(sink));
+  RunResult r = RunNf2ingest({c.lines}, env);
   const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_EQ(r.summary["delivered"], 10u);
@@ -131,6 +133,34 @@ TEST(FailureMatrix, PermanentRejectionsGoToTheDeadLetterStoreAndReplay) {
   EXPECT_NE(r.stderr_text.find("[REPLAY] records from earlier runs: delivered=250"),
             std::string::npos)
       << r.stderr_text;
+}
+
+// --replay of an entry the API splits: both halves are delivered and the
+// entry is removed, so the next replay does not send it again.
+TEST(FailureMatrix, ReplayThroughA413SplitRemovesTheEntryOnce) {
+  const std::string dir = TempDir();
+  const std::string dead = dir + "/dead";
+  Corpus c = MakeCorpus(dir, "c", {"--count", "200", "--seed", "12"});
+  {
+    Sink sink({"--script", "400"});
+    auto env = EnvFor(sink);
+    env["BATCH_SIZE"] = "200";
+    env["DEAD_LETTER_DIR"] = dead;
+    RunResult r = RunNf2ingest({c.lines}, env);
+    EXPECT_EQ(r.exit_code, 3) << r.stderr_text;
+    ASSERT_EQ(RecordsStoredIn(dead), 200u);
+  }
+  Sink sink({"--max-records", "60"});  // 200 -> 2x100 -> 4x50
+  RunResult r = RunNf2ingest({"--replay", dead}, EnvFor(sink));
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_EQ(RecordsStoredIn(dead), 0u) << "the split entry was left for the next replay";
+  ExpectExactlyOnce(sink, c);
+  EXPECT_NE(r.stderr_text.find("[REPLAY] records from earlier runs: delivered=200"),
+            std::string::npos)
+      << r.stderr_text;
+  RunResult again = RunNf2ingest({"--replay", dead}, EnvFor(sink));
+  EXPECT_EQ(again.exit_code, 0) << again.stderr_text;
+  EXPECT_EQ(ReadLines(sink.out_path()).size(), 200u) << "the next replay sent records again";
 }
 
 TEST(FailureMatrix, ASingleRecordStillTooLargeIsDeadLettered) {

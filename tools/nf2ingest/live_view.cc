@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "pipeline/log.h"
+#include "stages/sinks/http/http_sender.h"
 
 namespace nf2 {
 namespace {
@@ -49,12 +50,18 @@ std::string LiveView::StatsLine(const pipeline::MetricsRegistry& registry,
                                 const pipeline::OutcomeSnapshot& now, double seconds) {
   const double in = static_cast<double>(now.lines_read - before.lines_read) / seconds;
   const double out = static_cast<double>(now.delivered - before.delivered) / seconds;
-  return absl::StrFormat(
+  std::string line = absl::StrFormat(
       "[LIVE] in=%.1f/s out=%.1f/s %s requests={%s} retries=%d queues={%s} in_flight=%d", in, out,
       now.ToString(), Join(registry.Values("nf2ingest_requests_total")),
       static_cast<uint64_t>(Sum(registry.Values("nf2ingest_retries_total"))),
       Join(registry.Values("nf2ingest_queue_depth")),
       static_cast<int64_t>(registry.Value("nf2ingest_in_flight_requests")));
+  // Only while it matters: a spool that cannot be written (full disk).
+  if (registry.Value(kSpoolWriteFailingMetric) > 0) {
+    absl::StrAppend(&line, " spool_write_failing=1 spool_write_errors=",
+                    static_cast<uint64_t>(registry.Value(kSpoolWriteErrorsMetric)));
+  }
+  return line;
 }
 
 void LiveView::Loop() {

@@ -1,54 +1,133 @@
 #include "stages/sinks/http/http_sender.h"
 
 #include <algorithm>
-#include <cstring>
+#include <utility>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "pipeline/absl_compat.h"
-#include "pipeline/log.h"
 
 namespace nf2 {
 namespace {
 
 constexpr size_t kMaxAnswerBytes = 4096;  // of an error answer, kept for the log
+constexpr size_t kMaxSnippetBytes = 300;  // of an answer, in one log line
+constexpr std::string_view kOutage = "API failing for longer than --retry-max-duration";
 
-size_t CollectBody(char* data, size_t size, size_t nmemb, void* user) {
-  auto* body = static_cast<std::string*>(user);
-  const size_t n = size * nmemb;
-  if (body->size() < kMaxAnswerBytes)
-    body->append(data, std::min(n, kMaxAnswerBytes - body->size()));
-  return n;
-}
-
-size_t CollectHeader(char* data, size_t size, size_t nmemb, void* user) {
-  auto* retry_after = static_cast<std::string*>(user);
-  absl::string_view line(data, size * nmemb);
-  if (absl::StartsWithIgnoreCase(line, "retry-after:")) {
-    *retry_after = std::string(absl::StripAsciiWhitespace(line.substr(12)));
-  }
-  return size * nmemb;
-}
-
-// An answer body made safe for one log line.
-std::string Snippet(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, 300)) out.push_back(c == '\n' || c == '\r' ? ' ' : c);
-  return out;
-}
+constexpr char kRequests[] = "nf2ingest_requests_total";
+constexpr char kRetries[] = "nf2ingest_retries_total";
+constexpr char kSplits[] = "nf2ingest_batch_splits_total";
+constexpr char kDeadLetters[] = "nf2ingest_dead_letter_batches_total";
+constexpr char kReplayed[] = "nf2ingest_replayed_records_total";
 
 std::string Secs(absl::Duration d) { return absl::StrCat(absl::ToDoubleSeconds(d)); }
 
+uint64_t Count(double v) { return static_cast<uint64_t>(v); }
+
+// The HTTP status a `code` label stands for (0 = no answer).
+long StatusOfLabels(const pipeline::Labels& labels) {
+  long status = 0;
+  for (const auto& [k, v] : labels) {
+    if (k == "code" && v != "none") absl::SimpleAtoi(v, &status);
+  }
+  return status;
+}
+
+std::chrono::milliseconds Until(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t -
+                                                               std::chrono::steady_clock::now()) +
+         std::chrono::milliseconds(1);
+}
+
 }  // namespace
 
-struct HttpSender::Request {
-  std::unique_ptr<Batch> batch;
-  curl_slist* headers = nullptr;
-  std::string answer;
-  std::string retry_after;
-  Clock::time_point started;
+// Instruments resolved once; per-status and per-reason counters are looked
+// up per request (the set of codes is open-ended), never per record.
+struct HttpSender::Instruments {
+  explicit Instruments(pipeline::MetricsRegistry* m)
+      : registry(m),
+        request_us(m->GetHistogram(
+            "nf2ingest_request_duration_seconds", "Time from sending a POST to its answer.", {},
+            1e-6, {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30})),
+        in_flight(m->GetGauge("nf2ingest_in_flight_requests", "POST requests awaiting an answer.")),
+        held(m->GetGauge("nf2ingest_sender_batches_held",
+                         "Batches the sender holds: in flight, waiting to retry or ready.")),
+        last_success(m->GetGauge("nf2ingest_last_success_timestamp_seconds",
+                                 "Unix time of the last 2xx answer (0 = none yet).")),
+        splits(m->GetCounter(kSplits, "Batches split in two after a 413.")),
+        dead_letters(m->GetCounter(kDeadLetters, "Batches written to the dead-letter store.")),
+        replayed_delivered(m->GetCounter(kReplayed, "Records from an earlier run's spool, by fate.",
+                                         {{"outcome", "delivered"}})),
+        replayed_rejected(m->GetCounter(kReplayed, "Records from an earlier run's spool, by fate.",
+                                        {{"outcome", "rejected"}})),
+        spool_write_errors(m->GetCounter(
+            kSpoolWriteErrorsMetric,
+            "Batches the spool could not take although under its limit (disk full, I/O).")),
+        spool_write_failing(m->GetGauge(
+            kSpoolWriteFailingMetric, "1 while the last write to the spool failed (not full).")) {}
+
+  void Request(long status, std::chrono::steady_clock::duration took) {
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
+    request_us->Record(static_cast<uint64_t>(std::max<int64_t>(us, 0)));
+    registry
+        ->GetCounter(kRequests, "POST requests by HTTP status (none = no answer).",
+                     {{"code", status == 0 ? "none" : absl::StrCat(status)}})
+        ->Add();
+  }
+
+  void Retry(long status, bool auth) {
+    const std::string reason = status == 0 ? "network"
+                               : auth      ? "auth"
+                                           : absl::StrCat("http_", status);
+    registry
+        ->GetCounter(kRetries, "Requests scheduled again, by the failure's kind.",
+                     {{"reason", reason}})
+        ->Add();
+  }
+
+  pipeline::MetricsRegistry* registry;
+  pipeline::LogLinearHistogram* request_us;
+  pipeline::Gauge* in_flight;
+  pipeline::Gauge* held;
+  pipeline::Gauge* last_success;
+  pipeline::Counter* splits;
+  pipeline::Counter* dead_letters;
+  pipeline::Counter* replayed_delivered;
+  pipeline::Counter* replayed_rejected;
+  pipeline::Counter* spool_write_errors;
+  pipeline::Gauge* spool_write_failing;
 };
+
+SenderStats SenderStatsFrom(const pipeline::MetricsRegistry& registry) {
+  SenderStats s;
+  for (const auto& [labels, v] : registry.Values(kRequests)) {
+    s.by_status[StatusOfLabels(labels)] += Count(v);
+    s.requests += Count(v);
+  }
+  for (const auto& [labels, v] : registry.Values(kRetries)) s.retries += Count(v);
+  s.splits = Count(registry.Value(kSplits));
+  s.dead_lettered = Count(registry.Value(kDeadLetters));
+  s.replayed_delivered = Count(registry.Value(kReplayed, {{"outcome", "delivered"}}));
+  s.replayed_rejected = Count(registry.Value(kReplayed, {{"outcome", "rejected"}}));
+  s.spool_write_errors = Count(registry.Value(kSpoolWriteErrorsMetric));
+  return s;
+}
+
+namespace {
+
+HttpTransportOptions TransportOptions(const SenderOptions& o) {
+  HttpTransportOptions t;
+  t.url = o.ingest_url;
+  t.key = o.key;
+  t.max_connections = o.max_in_flight;
+  t.timeout = o.timeout;
+  t.connect_timeout = o.connect_timeout;
+  // Room for a key cut at the end, so it is masked whole before the cut.
+  t.max_answer_bytes = kMaxAnswerBytes + o.key.size();
+  return t;
+}
+
+}  // namespace
 
 HttpSender::HttpSender(SenderOptions options, BatchQueue* in, BatchEncoder* splitter,
                        pipeline::Outcomes* outcomes, pipeline::Shutdown* shutdown)
@@ -58,121 +137,67 @@ HttpSender::HttpSender(SenderOptions options, BatchQueue* in, BatchEncoder* spli
       outcomes_(outcomes),
       shutdown_(shutdown),
       retry_policy_(options_.retry_initial, options_.retry_max, std::random_device{}()),
-      multi_(curl_multi_init()),
-      auth_header_("Authorization: Bearer " + options_.key) {
-  curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS,
-                    static_cast<long>(options_.max_in_flight));
-  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(options_.max_in_flight));
-  if (pipeline::MetricsRegistry* m = options_.metrics) {
-    request_us_ = m->GetHistogram(
-        "nf2ingest_request_duration_seconds", "Time from sending a POST to its answer.", {}, 1e-6,
-        {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
-    in_flight_ = m->GetGauge("nf2ingest_in_flight_requests", "POST requests awaiting an answer.");
-    held_ = m->GetGauge("nf2ingest_sender_batches_held",
-                        "Batches the sender holds: in flight, waiting to retry or ready.");
-    last_success_gauge_ = m->GetGauge("nf2ingest_last_success_timestamp_seconds",
-                                      "Unix time of the last 2xx answer (0 = none yet).");
-    splits_ = m->GetCounter("nf2ingest_batch_splits_total", "Batches split in two after a 413.");
-  }
-}
-
-void HttpSender::CountRequest(long status, Clock::duration took) {
-  if (!options_.metrics) return;
-  in_flight_->Set(static_cast<double>(active_.size()));
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
-  request_us_->Record(static_cast<uint64_t>(std::max<int64_t>(us, 0)));
-  // A lookup per request (not per record): the set of codes is open-ended.
-  options_.metrics
-      ->GetCounter("nf2ingest_requests_total", "POST requests by HTTP status (none = no answer).",
-                   {{"code", status == 0 ? "none" : absl::StrCat(status)}})
-      ->Add();
-}
-
-void HttpSender::CountRetry(long status, bool auth) {
-  if (!options_.metrics) return;
-  const std::string reason = status == 0 ? "network"
-                             : auth      ? "auth"
-                                         : absl::StrCat("http_", status);
-  options_.metrics
-      ->GetCounter("nf2ingest_retries_total", "Requests scheduled again, by the failure's kind.",
-                   {{"reason", reason}})
-      ->Add();
+      max_held_(static_cast<size_t>(options_.max_held > 0 ? options_.max_held
+                                                          : 2 * options_.max_in_flight)),
+      own_metrics_(options_.metrics ? nullptr : std::make_unique<pipeline::MetricsRegistry>()),
+      metrics_(options_.metrics ? options_.metrics : own_metrics_.get()),
+      m_(std::make_unique<Instruments>(metrics_)),
+      transport_(TransportOptions(options_)) {
+  max_held_ = std::max(max_held_, Slots());
 }
 
 HttpSender::~HttpSender() {
-  for (auto& [easy, req] : active_) {
-    curl_multi_remove_handle(multi_, easy);
-    curl_slist_free_all(req->headers);
-    curl_easy_cleanup(easy);
-  }
-  for (CURL* easy : idle_handles_) curl_easy_cleanup(easy);
-  curl_multi_cleanup(multi_);
   // The key is a secret: do not leave it in freed memory longer than needed.
-  std::fill(auth_header_.begin(), auth_header_.end(), '\0');
+  std::fill(options_.key.begin(), options_.key.end(), '\0');
 }
 
-void HttpSender::Wake() { curl_multi_wakeup(multi_); }
+void HttpSender::Wake() { transport_.Wake(); }
 
-SenderStats HttpSender::stats() const {
-  std::lock_guard<std::mutex> lock(stats_mu_);
-  return stats_;
+SenderStats HttpSender::stats() const { return SenderStatsFrom(*metrics_); }
+
+std::string HttpSender::Snippet(std::string_view answer) const {
+  std::string out = MaskedPrefix(answer, options_.key, kMaxSnippetBytes);
+  std::replace_if(
+      out.begin(), out.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  return out;
+}
+
+std::string HttpSender::Describe(const Batch& batch) const {
+  return absl::StrCat("batch ", options_.run_id, "-", batch.id, " (", batch.records(),
+                      " records, attempt ", batch.attempts, ")");
 }
 
 void HttpSender::StartRequest(std::unique_ptr<Batch> batch) {
+  ++batch->attempts;
   if (options_.discard_transport) {
-    ++batch->attempts;
-    Resolve(std::move(batch), 202, "", "");
+    HttpAnswer accepted;
+    accepted.status = 202;
+    Resolve(std::move(batch), accepted);
     return;
   }
-  CURL* easy;
-  if (!idle_handles_.empty()) {
-    easy = idle_handles_.back();
-    idle_handles_.pop_back();
-    curl_easy_reset(easy);
-  } else {
-    easy = curl_easy_init();
-  }
-  auto req = std::make_unique<Request>();
-  req->batch = std::move(batch);
-  req->started = Clock::now();
-  Batch& b = *req->batch;
-  ++b.attempts;
-  req->headers = curl_slist_append(req->headers, auth_header_.c_str());
-  req->headers = curl_slist_append(req->headers, "Content-Type: application/json");
-  if (b.gzipped) req->headers = curl_slist_append(req->headers, "Content-Encoding: gzip");
-  req->headers = curl_slist_append(
-      req->headers, absl::StrCat("X-Batch-Id: ", options_.run_id, "-", b.id).c_str());
-  req->headers =
-      curl_slist_append(req->headers, absl::StrCat("X-Batch-Records: ", b.records()).c_str());
-  req->headers = curl_slist_append(req->headers, "Expect:");  // no 100-continue round trip
+  std::vector<std::string> headers;
+  if (batch->gzipped) headers.emplace_back("Content-Encoding: gzip");
+  headers.push_back(absl::StrCat("X-Batch-Id: ", options_.run_id, "-", batch->id));
+  headers.push_back(absl::StrCat("X-Batch-Records: ", batch->records()));
+  const uint64_t tag = next_tag_++;
+  transport_.Post(tag, batch->wire(), headers);
+  active_.emplace(tag, std::move(batch));
+  m_->in_flight->Set(static_cast<double>(active_.size()));
+}
 
-  const std::string_view wire = b.wire();
-  curl_easy_setopt(easy, CURLOPT_URL, options_.ingest_url.c_str());
-  curl_easy_setopt(easy, CURLOPT_POST, 1L);
-  curl_easy_setopt(easy, CURLOPT_POSTFIELDS, wire.data());
-  curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(wire.size()));
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, req->headers);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, CollectBody);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &req->answer);
-  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, CollectHeader);
-  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &req->retry_after);
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
-                   static_cast<long>(absl::ToInt64Milliseconds(options_.timeout)));
-  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
-  curl_multi_add_handle(multi_, easy);
-  active_.emplace(easy, std::move(req));
-  if (in_flight_) in_flight_->Set(static_cast<double>(active_.size()));
+void HttpSender::OnAnswer(HttpAnswer answer) {
+  auto it = active_.find(answer.tag);
+  if (it == active_.end()) return;
+  std::unique_ptr<Batch> batch = std::move(it->second);
+  active_.erase(it);
+  m_->in_flight->Set(static_cast<double>(active_.size()));
+  m_->Request(answer.status, answer.took);
+  // Everything after this (logs, dead letters) sees the answer masked.
+  answer.body = MaskedPrefix(answer.body, options_.key, kMaxAnswerBytes);
+  Resolve(std::move(batch), answer);
 }
 
 void HttpSender::ScheduleRetry(std::unique_ptr<Batch> batch, absl::Duration delay) {
-  {
-    std::lock_guard<std::mutex> lock(stats_mu_);
-    ++stats_.retries;
-  }
   auto due = Clock::now() + absl::ToChronoMilliseconds(delay);
   waiting_.emplace(due, std::move(batch));
 }
@@ -186,20 +211,38 @@ bool HttpSender::InOutage(Clock::time_point now) const {
          now - last_success_ > absl::ToChronoNanoseconds(options_.retry_max_duration);
 }
 
+void HttpSender::NoteSpoolWriteError(const Batch& batch, const absl::Status& status,
+                                     std::string_view then) {
+  m_->spool_write_errors->Add();
+  m_->spool_write_failing->Set(1);
+  uint64_t suppressed;
+  if (!spool_error_log_.Allow(&suppressed)) return;  // a full disk fails every batch
+  std::string msg = absl::StrCat("[SPOOL] cannot write batch ", batch.id, " to ",
+                                 options_.spool->dir(), " (", options_.spool->FreeDiskBytes(),
+                                 " bytes free on its disk): ", status.message(), "; ", Av(then));
+  if (suppressed > 0) absl::StrAppend(&msg, " [", suppressed, " more since the last report]");
+  LogError(msg);
+}
+
+void HttpSender::NoteSpoolWriteOk() { m_->spool_write_failing->Set(0); }
+
 bool HttpSender::Evict(std::unique_ptr<Batch>& batch, std::string_view why) {
   if (batch->unspoolable) return false;
   if (batch->store_id == 0) {
     auto id = options_.spool->Put(*batch);
     if (!id.ok()) {
-      if (!absl::IsResourceExhausted(id.status())) {
+      if (IsDiskFull(id.status())) {
+        // Waiting can help (space may free up): hold the input back, and say why.
+        NoteSpoolWriteError(*batch, id.status(), "input held back until space frees up");
+      } else if (!absl::IsResourceExhausted(id.status())) {
         // Waiting cannot help (too large, or I/O trouble): keep it in
         // memory, retrying, and say so once.
         batch->unspoolable = true;
-        LogError(absl::StrCat("[SPOOL] cannot write batch ", batch->id,
-                              " (kept in memory): ", id.status().message()));
+        NoteSpoolWriteError(*batch, id.status(), "kept in memory");
       }
       return false;  // keep it in memory: backpressure
     }
+    NoteSpoolWriteOk();
     batch->store_id = *id;
   }
   if (!batch->earlier_run) spooled_here_[batch->store_id] = batch->records();
@@ -211,18 +254,17 @@ bool HttpSender::Evict(std::unique_ptr<Batch>& batch, std::string_view why) {
 }
 
 bool HttpSender::Admit(std::unique_ptr<Batch>& batch) {
-  if (options_.spool && options_.durable && batch->store_id == 0) {
-    auto id = options_.spool->Put(*batch);
-    if (!id.ok()) {
-      if (absl::IsResourceExhausted(id.status())) return false;  // wait for space
-      LogError(
-          absl::StrCat("[SPOOL] cannot write batch ", batch->id,
-                       " before sending (sent without a copy on disk): ", id.status().message()));
-    } else {
-      batch->store_id = *id;
-      in_memory_.insert(*id);
-    }
+  if (!options_.spool || !options_.durable || batch->store_id != 0) return true;
+  auto id = options_.spool->Put(*batch);
+  if (id.ok()) {
+    NoteSpoolWriteOk();
+    batch->store_id = *id;
+    in_memory_.insert(*id);
+    return true;
   }
+  if (absl::IsResourceExhausted(id.status())) return false;  // the spool's limit: wait
+  // A full disk or I/O trouble: the API is what matters, so send anyway.
+  NoteSpoolWriteError(*batch, id.status(), "sent without a copy on disk");
   return true;
 }
 
@@ -254,53 +296,28 @@ std::unique_ptr<Batch> HttpSender::NextFromSpool() {
   return nullptr;
 }
 
-void HttpSender::Finish(CURL* easy, CURLcode result) {
-  auto it = active_.find(easy);
-  if (it == active_.end()) return;
-  std::unique_ptr<Request> req = std::move(it->second);
-  active_.erase(it);
-  curl_multi_remove_handle(multi_, easy);
-  curl_slist_free_all(req->headers);
-  idle_handles_.push_back(easy);
-
-  long status = 0;
-  if (result == CURLE_OK) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-  {
-    std::lock_guard<std::mutex> lock(stats_mu_);
-    ++stats_.requests;
-    ++stats_.by_status[status];
-  }
-  CountRequest(status, Clock::now() - req->started);
-  if (status == 0) {
-    req->answer = curl_easy_strerror(result);
-  }
-  Resolve(std::move(req->batch), status, req->answer, req->retry_after);
+std::string HttpSender::DeadLetter(const Batch& batch, long status, const std::string& answer) {
+  if (!options_.dead_letters) return "not kept (no --dead-letter-dir)";
+  // `answer` is already masked: the store keeps what the log may show.
+  auto id = options_.dead_letters->Put(
+      batch, absl::StrCat("HTTP ", status, " at ", absl::FormatTime(absl::Now()), "\n", answer));
+  if (!id.ok()) return absl::StrCat("NOT kept: ", id.status().message());
+  m_->dead_letters->Add();
+  return options_.dead_letters->PathOf(*id);
 }
 
 void HttpSender::Reject(std::unique_ptr<Batch> batch, long status, const std::string& answer) {
   const size_t n = batch->records();
-  std::string where = "not kept (no --dead-letter-dir)";
+  std::string where;
   if (options_.replay_only) {
     where = "left in " + options_.spool->dir();
   } else {
-    if (options_.dead_letters) {
-      auto id = options_.dead_letters->Put(
-          *batch,
-          absl::StrCat("HTTP ", status, " at ", absl::FormatTime(absl::Now()), "\n", answer));
-      if (id.ok()) {
-        where = options_.dead_letters->PathOf(*id);
-        std::lock_guard<std::mutex> lock(stats_mu_);
-        ++stats_.dead_lettered;
-      } else {
-        where = absl::StrCat("NOT kept: ", id.status().message());
-      }
-    }
+    where = DeadLetter(*batch, status, answer);
     if (batch->store_id != 0) options_.spool->Remove(batch->store_id).IgnoreError();
   }
   Forget(*batch);
   if (batch->earlier_run) {
-    std::lock_guard<std::mutex> lock(stats_mu_);
-    stats_.replayed_rejected += n;
+    m_->replayed_rejected->Add(n);
   } else {
     outcomes_->AddRejected(n);
   }
@@ -309,107 +326,140 @@ void HttpSender::Reject(std::unique_ptr<Batch> batch, long status, const std::st
                         " -> ", where));
 }
 
-void HttpSender::Resolve(std::unique_ptr<Batch> batch, long status, const std::string& answer,
-                         const std::string& retry_after) {
-  const size_t n = batch->records();
-  const auto now = Clock::now();
-  const std::string what = absl::StrCat("batch ", options_.run_id, "-", batch->id, " (", n,
-                                        " records, attempt ", batch->attempts, ")");
-  const Disposition d = ClassifyAnswer(status, options_.retry_on);
+void HttpSender::NoteApiState(Disposition d, Clock::time_point now) {
   if (d == Disposition::kDelivered || d == Disposition::kSplit || d == Disposition::kReject) {
     failing_ = false;  // the API answered on purpose
     last_success_ = now;
   } else {
     failing_ = true;
   }
+}
+
+void HttpSender::Resolve(std::unique_ptr<Batch> batch, const HttpAnswer& answer) {
+  const Disposition d = ClassifyAnswer(answer.status, options_.retry_on);
+  const auto now = Clock::now();
+  NoteApiState(d, now);
   switch (d) {
     case Disposition::kDelivered:
-      if (batch->store_id != 0) options_.spool->Remove(batch->store_id).IgnoreError();
-      Forget(*batch);
-      if (batch->earlier_run) {
-        std::lock_guard<std::mutex> lock(stats_mu_);
-        stats_.replayed_delivered += n;
+      Deliver(std::move(batch), answer.status);
+      return;
+    case Disposition::kSplit:
+      if (batch->records() < 2) {
+        Reject(std::move(batch), answer.status, answer.body);
       } else {
-        outcomes_->AddDelivered(n);
+        Split(std::move(batch), answer);
       }
-      if (last_success_gauge_) {
-        last_success_gauge_->Set(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
-      }
-      LogInfo(absl::StrCat("[INGEST] sent ", n, " status=", status));
       return;
-    case Disposition::kSplit: {
-      if (n < 2) {
-        Reject(std::move(batch), status, answer);
-        return;
-      }
-      {
-        std::lock_guard<std::mutex> lock(stats_mu_);
-        ++stats_.splits;
-      }
-      if (splits_) splits_->Add();
-      LogWarn(absl::StrCat("[INGEST][ERR] HTTP 413 for ", what, ": ", Snippet(answer),
-                           "; splitting in two"));
-      std::vector<std::unique_ptr<Batch>> halves;
-      splitter_->Split(*batch, &halves);
-      for (auto& h : halves) {
-        h->earlier_run = batch->earlier_run;
-        // A durable batch stays durable: its halves go to disk before the
-        // whole is removed.
-        if (batch->store_id != 0 && !options_.replay_only) {
-          auto id = options_.spool->Put(*h);
-          if (id.ok()) {
-            h->store_id = *id;
-            in_memory_.insert(*id);
-          }
-        }
-        ready_.push_back(std::move(h));
-      }
-      if (batch->store_id != 0 && !options_.replay_only) {
-        options_.spool->Remove(batch->store_id).IgnoreError();
-      }
-      Forget(*batch);
-      return;
-    }
     case Disposition::kRetry:
-    case Disposition::kAuthRetry: {
-      if (batch->first_failure == Clock::time_point()) batch->first_failure = now;
-      absl::Duration delay = retry_policy_.Backoff(batch->attempts);
-      if (d == Disposition::kAuthRetry) delay = retry_policy_.max();
-      if (auto ra = ParseRetryAfter(retry_after, absl::Now())) delay = *ra;
-      if (d == Disposition::kAuthRetry) {
-        LogError(absl::StrCat("[INGEST][ERR] HTTP ", status,
-                              ": the API refused the key (check KEY / --key-file); keeping ", what,
-                              ", retry in ", Secs(delay), "s"));
-      } else if (status == 0) {
-        LogWarn(absl::StrCat("[INGEST][ERR] Request failed: ", answer, " for ", what, "; retry in ",
-                             Secs(delay), "s"));
-      } else {
-        LogWarn(absl::StrCat("[INGEST][ERR] HTTP ", status, " for ", what, ": ", Snippet(answer),
-                             "; retry in ", Secs(delay), "s"));
-      }
-      // During an outage, keep one batch probing and the rest on disk.
-      if (InOutage(now) && Holding() > 0 &&
-          Evict(batch, "API failing for longer than --retry-max-duration")) {
-        return;
-      }
-      CountRetry(status, d == Disposition::kAuthRetry);
-      ScheduleRetry(std::move(batch), delay);
+    case Disposition::kAuthRetry:
+      Retry(std::move(batch), d, answer, now);
       return;
-    }
     case Disposition::kReject:
-      Reject(std::move(batch), status, answer);
+      Reject(std::move(batch), answer.status, answer.body);
       return;
   }
 }
 
+void HttpSender::Deliver(std::unique_ptr<Batch> batch, long status) {
+  const size_t n = batch->records();
+  if (batch->store_id != 0) options_.spool->Remove(batch->store_id).IgnoreError();
+  if (batch->replay_origin != 0) FinishReplayPart(*batch);
+  Forget(*batch);
+  if (batch->earlier_run) {
+    m_->replayed_delivered->Add(n);
+  } else {
+    outcomes_->AddDelivered(n);
+  }
+  m_->last_success->Set(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
+  LogInfo(absl::StrCat("[INGEST] sent ", n, " status=", status));
+}
+
+// Replay mode: the entry a split came from is removed once its last part is
+// delivered (a part refused for good leaves the whole entry for next time).
+void HttpSender::FinishReplayPart(const Batch& batch) {
+  auto it = parts_left_.find(batch.replay_origin);
+  if (it == parts_left_.end() || --it->second > 0) return;
+  parts_left_.erase(it);
+  options_.spool->Remove(batch.replay_origin).IgnoreError();
+}
+
+void HttpSender::Split(std::unique_ptr<Batch> batch, const HttpAnswer& answer) {
+  m_->splits->Add();
+  LogWarn(absl::StrCat("[INGEST][ERR] HTTP 413 for ", Describe(*batch), ": ", Snippet(answer.body),
+                       "; splitting in two"));
+  std::vector<std::unique_ptr<Batch>> halves;
+  splitter_->Split(*batch, &halves);
+  // Replay mode leaves the spool entry in place: its parts are tracked to it.
+  uint64_t origin = batch->replay_origin;
+  if (options_.replay_only && origin == 0) origin = batch->store_id;
+  if (origin != 0) parts_left_[origin] += halves.size() - (batch->replay_origin != 0 ? 1 : 0);
+  // A durable batch stays durable: its halves go to disk before the whole
+  // is removed.
+  const bool durable = batch->store_id != 0 && !options_.replay_only;
+  for (auto& h : halves) {
+    h->earlier_run = batch->earlier_run;
+    h->replay_origin = options_.replay_only ? origin : 0;
+    if (durable) {
+      auto id = options_.spool->Put(*h);
+      if (id.ok()) {
+        h->store_id = *id;
+        in_memory_.insert(*id);
+      }
+    }
+    ready_.push_back(std::move(h));
+  }
+  if (durable) options_.spool->Remove(batch->store_id).IgnoreError();
+  Forget(*batch);
+}
+
+absl::Duration HttpSender::RetryDelay(Disposition d, const Batch& batch,
+                                      const std::string& retry_after) {
+  absl::Duration delay =
+      d == Disposition::kAuthRetry ? retry_policy_.max() : retry_policy_.Backoff(batch.attempts);
+  if (auto asked = ParseRetryAfter(retry_after, absl::Now())) {
+    // Obeyed up to a limit: a server's typo must not park data for a day.
+    delay = std::min(*asked, options_.retry_after_max.value_or(options_.retry_max));
+  }
+  return delay;
+}
+
+void HttpSender::Retry(std::unique_ptr<Batch> batch, Disposition d, const HttpAnswer& answer,
+                       Clock::time_point now) {
+  if (batch->first_failure == Clock::time_point()) batch->first_failure = now;
+  const absl::Duration delay = RetryDelay(d, *batch, answer.retry_after);
+  const std::string what = Describe(*batch);
+  if (d == Disposition::kAuthRetry) {
+    LogError(absl::StrCat("[INGEST][ERR] HTTP ", answer.status,
+                          ": the API refused the key (check KEY / --key-file); keeping ", what,
+                          ", retry in ", Secs(delay), "s"));
+  } else if (answer.status == 0) {
+    LogWarn(absl::StrCat("[INGEST][ERR] Request failed: ", answer.body, " for ", what,
+                         "; retry in ", Secs(delay), "s"));
+  } else {
+    LogWarn(absl::StrCat("[INGEST][ERR] HTTP ", answer.status, " for ", what, ": ",
+                         Snippet(answer.body), "; retry in ", Secs(delay), "s"));
+  }
+  // During an outage, keep one batch probing and the rest on disk.
+  if (InOutage(now) && Holding() > 0 && Evict(batch, kOutage)) return;
+  m_->Retry(answer.status, d == Disposition::kAuthRetry);
+  ScheduleRetry(std::move(batch), delay);
+}
+
+void HttpSender::Settle(std::unique_ptr<Batch> b, std::string_view why, uint64_t* spooled,
+                        uint64_t* undelivered) {
+  if (b->earlier_run) return;  // still in the spool it came from
+  const size_t n = b->records();
+  if (options_.spool && !options_.replay_only && b->store_id != 0) {
+    *spooled += n;  // durable: already on disk
+    Forget(*b);
+  } else if (!options_.spool || options_.replay_only || !Evict(b, why)) {
+    *undelivered += n;
+  }  // else evicted: counted with spooled_here_
+}
+
 void HttpSender::Abandon(std::string_view why) {
   std::vector<std::unique_ptr<Batch>> left;
-  for (auto& [easy, req] : active_) {
-    curl_multi_remove_handle(multi_, easy);
-    curl_slist_free_all(req->headers);
-    curl_easy_cleanup(easy);
-    left.push_back(std::move(req->batch));
-  }
+  for (uint64_t tag : transport_.AbortAll()) left.push_back(std::move(active_[tag]));
   active_.clear();
   for (auto& [due, b] : waiting_) left.push_back(std::move(b));
   waiting_.clear();
@@ -417,26 +467,14 @@ void HttpSender::Abandon(std::string_view why) {
   ready_.clear();
   if (blocked_) left.push_back(std::move(blocked_));
   uint64_t spooled = 0, undelivered = 0;
-  auto settle = [&](std::unique_ptr<Batch> b) {
-    if (b->earlier_run) return;  // still in the spool it came from
-    const size_t n = b->records();
-    if (options_.spool && !options_.replay_only && b->store_id != 0) {
-      spooled += n;  // durable: already on disk
-      Forget(*b);
-    } else if (!options_.spool || options_.replay_only || !Evict(b, why)) {
-      undelivered += n;
-    }  // else evicted: counted with spooled_here_ below
-  };
-  for (auto& b : left) settle(std::move(b));
+  for (auto& b : left) Settle(std::move(b), why, &spooled, &undelivered);
   // Everything still queued upstream ends here too, so the pipeline drains.
   while (!input_closed_) {
     std::unique_ptr<Batch> b = in_->Pop();
-    if (!b) {
-      input_closed_ = true;
-      break;
-    }
-    settle(std::move(b));
+    if (!b) break;
+    Settle(std::move(b), why, &spooled, &undelivered);
   }
+  input_closed_ = true;
   // Batches this run wrote to the spool earlier are part of its outcome.
   for (const auto& [id, n] : spooled_here_) spooled += n;
   spooled_here_.clear();
@@ -451,6 +489,89 @@ void HttpSender::Abandon(std::string_view why) {
   }
 }
 
+// After a stop request the drain deadline is a hard one; after the end of
+// the input it moves on with every success, so a slow API that keeps
+// answering is not cut short, and one that stopped answering is given up on.
+std::optional<HttpSender::Clock::time_point> HttpSender::DrainDeadline() const {
+  const auto deadline = shutdown_->DrainDeadline();
+  if (!deadline || shutdown_->stop_requested()) return deadline;
+  return std::max(*deadline, last_success_ + shutdown_->drain_timeout());
+}
+
+// Retries whose time has come go first, then split halves, then the spool
+// (oldest first) while the API answers, then new work.
+void HttpSender::StartWork(Clock::time_point now) {
+  StartDueRetries(now);
+  StartReady();
+  const bool outage = InOutage(now);
+  if (!outage) StartFromSpool();
+  AdmitInput(outage);
+}
+
+void HttpSender::StartDueRetries(Clock::time_point now) {
+  while (!waiting_.empty() && waiting_.begin()->first <= now && active_.size() < Slots()) {
+    auto node = waiting_.extract(waiting_.begin());
+    StartRequest(std::move(node.mapped()));
+  }
+}
+
+void HttpSender::StartReady() {
+  while (!ready_.empty() && active_.size() < Slots()) {
+    std::unique_ptr<Batch> b = std::move(ready_.front());
+    ready_.pop_front();
+    StartRequest(std::move(b));
+  }
+}
+
+void HttpSender::StartFromSpool() {
+  while (HasRoom() && SpoolHasWork()) {
+    auto b = NextFromSpool();
+    if (!b) break;
+    StartRequest(std::move(b));
+  }
+}
+
+void HttpSender::AdmitInput(bool outage) {
+  while (!input_closed_ && HasRoom()) {
+    if (!blocked_) {
+      if (!in_->TryPop(blocked_)) break;
+      if (!blocked_) {
+        input_closed_ = true;
+        break;
+      }
+    }
+    if (outage) {
+      // The API has been down for a while: new batches wait on disk.
+      if (Evict(blocked_, kOutage)) continue;
+      break;  // spool full: backpressure
+    }
+    if (!Admit(blocked_)) break;  // durable, spool full: backpressure
+    StartRequest(std::move(blocked_));
+  }
+}
+
+bool HttpSender::Finished() const {
+  return input_closed_ && Holding() == 0 && !blocked_ && !SpoolHasWork();
+}
+
+bool HttpSender::CollectAnswers() {
+  std::vector<HttpAnswer> done;
+  transport_.Collect(&done);
+  for (HttpAnswer& a : done) OnAnswer(std::move(a));
+  return !done.empty();
+}
+
+// Sleeps until a socket is ready, a batch is queued (Wake), the next retry
+// is due, or the drain deadline comes.
+void HttpSender::WaitForWork(bool outage) {
+  auto wait = std::chrono::milliseconds(1000);
+  if (blocked_ || outage) wait = std::chrono::milliseconds(100);  // spool space may free up
+  if (!waiting_.empty()) wait = std::min(wait, Until(waiting_.begin()->first));
+  if (auto deadline = DrainDeadline()) wait = std::min(wait, Until(*deadline));
+  if (shutdown_->stop_requested()) wait = std::min(wait, std::chrono::milliseconds(100));
+  transport_.Wait(wait);
+}
+
 void HttpSender::Run() {
   last_success_ = Clock::now();
   while (true) {
@@ -459,113 +580,22 @@ void HttpSender::Run() {
       Abandon("stopped at once on a second signal");
       break;
     }
-    if (auto deadline = shutdown_->DrainDeadline(); deadline && now >= *deadline) {
-      Abandon("drain deadline passed");
+    if (auto deadline = DrainDeadline(); deadline && now >= *deadline) {
+      Abandon(shutdown_->stop_requested() ? "drain deadline passed"
+                                          : "no request succeeded for the drain timeout");
       break;
     }
-    const auto slots = static_cast<size_t>(options_.max_in_flight);
-    // Retries whose time has come go first, then split halves, then the
-    // spool (oldest first) while the API answers, then new work.
-    while (!waiting_.empty() && waiting_.begin()->first <= now && active_.size() < slots) {
-      auto node = waiting_.extract(waiting_.begin());
-      StartRequest(std::move(node.mapped()));
-    }
-    while (!ready_.empty() && active_.size() < slots) {
-      StartRequest(std::move(ready_.front()));
-      ready_.pop_front();
-    }
-    const bool outage = InOutage(now);
-    while (!outage && Holding() < slots && SpoolHasWork()) {
-      auto b = NextFromSpool();
-      if (!b) break;
-      StartRequest(std::move(b));
-    }
-    while (!input_closed_ && Holding() < slots) {
-      if (!blocked_) {
-        if (!in_->TryPop(blocked_)) break;
-        if (!blocked_) {
-          input_closed_ = true;
-          break;
-        }
-      }
-      if (outage) {
-        // The API has been down for a while: new batches wait on disk.
-        if (Evict(blocked_, "API failing for longer than --retry-max-duration")) continue;
-        break;  // spool full: backpressure
-      }
-      if (!Admit(blocked_)) break;  // durable, spool full: backpressure
-      StartRequest(std::move(blocked_));
-    }
-    if (input_closed_ && Holding() == 0 && !blocked_ && !SpoolHasWork()) {
+    StartWork(now);
+    if (Finished()) {
       Abandon("finished");  // accounts for batches this run left in the spool
       break;
     }
-
-    if (held_) held_->Set(static_cast<double>(Holding() + (blocked_ ? 1 : 0)));
-    int running = 0;
-    curl_multi_perform(multi_, &running);
-    int left = 0;
-    bool finished_any = false;
-    while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
-      if (msg->msg != CURLMSG_DONE) continue;
-      Finish(msg->easy_handle, msg->data.result);
-      finished_any = true;
-    }
-    if (finished_any) continue;  // free slots: refill before sleeping
-
-    // Sleep in curl until a socket is ready, a batch is queued (Wake), the
-    // next retry is due, or the drain deadline comes.
-    auto wait = std::chrono::milliseconds(1000);
-    if (blocked_ || outage) wait = std::chrono::milliseconds(100);  // spool space may free up
-    if (!waiting_.empty()) {
-      wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                waiting_.begin()->first - Clock::now()) +
-                                std::chrono::milliseconds(1));
-    }
-    if (auto deadline = shutdown_->DrainDeadline()) {
-      wait = std::min(
-          wait, std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now()) +
-                    std::chrono::milliseconds(1));
-    }
-    if (shutdown_->stop_requested()) wait = std::min(wait, std::chrono::milliseconds(100));
-    if (wait.count() < 0) wait = std::chrono::milliseconds(0);
-    curl_multi_poll(multi_, nullptr, 0, static_cast<int>(wait.count()), nullptr);
+    m_->held->Set(static_cast<double>(Holding() + (blocked_ ? 1 : 0)));
+    if (CollectAnswers()) continue;  // free slots: refill before sleeping
+    WaitForWork(InOutage(now));
   }
-  if (held_) held_->Set(0);  // everything has an outcome now
-  if (in_flight_) in_flight_->Set(0);
-}
-
-namespace {
-size_t Discard(char*, size_t size, size_t nmemb, void*) { return size * nmemb; }
-}  // namespace
-
-absl::Status CheckApiHealth(const std::string& api, const std::string& key,
-                            absl::Duration timeout) {
-  CURL* easy = curl_easy_init();
-  const std::string auth = "Authorization: Bearer " + key;
-  curl_slist* headers = curl_slist_append(nullptr, auth.c_str());
-  const std::string url = api + "/v1/health";
-  curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, Discard);
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(timeout)));
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  const CURLcode rc = curl_easy_perform(easy);
-  long status = 0;
-  if (rc == CURLE_OK) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(easy);
-  if (rc != CURLE_OK) {
-    return absl::UnavailableError(absl::StrCat(url, ": ", curl_easy_strerror(rc)));
-  }
-  if (status == 401 || status == 403) {
-    return absl::PermissionDeniedError(absl::StrCat("the API refused the key (HTTP ", status,
-                                                    " from ", url, "); check KEY / --key-file"));
-  }
-  if (status < 200 || status >= 300) {
-    return absl::UnavailableError(absl::StrCat(url, " answered HTTP ", status));
-  }
-  return absl::OkStatus();
+  m_->held->Set(0);  // everything has an outcome now
+  m_->in_flight->Set(0);
 }
 
 }  // namespace nf2

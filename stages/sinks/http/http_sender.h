@@ -1,25 +1,28 @@
-// The one thread that talks to the API: drives curl multi with up to
-// `max_in_flight` POSTs at once over kept-alive connections, retries what can
-// be retried, splits on 413, and records every record's fate in Outcomes.
+// The one thread that talks to the API: keeps up to `max_in_flight` POSTs
+// going at once (HttpTransport), retries what can be retried, splits on 413,
+// and records every record's fate in Outcomes.
 //
-// It holds at most `max_in_flight` batches in memory (sending, waiting to
-// retry, or halves of a split) and takes no new batch from its queue while
-// full, so an API that is down or slow holds the input back instead of
-// growing memory. With a spool (a BatchStore), batches that cannot be
-// delivered go to disk: while the API has been failing for longer than
-// `retry_max_duration`, and at the drain deadline; they are replayed, oldest
-// first, as soon as the API answers again (and at the next start).
+// It holds at most `max_held` batches in memory (sending, waiting to retry,
+// or halves of a split) and takes no new batch from its queue while full, so
+// an API that is down or slow holds the input back instead of growing
+// memory. A batch waiting for its retry holds memory but no request slot, so
+// batches the API told to come back later do not stop the others. With a
+// spool (a BatchStore), batches that cannot be delivered go to disk: while
+// the API has been failing for longer than `retry_max_duration`, and at the
+// drain deadline; they are replayed, oldest first, as soon as the API answers
+// again (and at the next start).
+//
+// Every count it keeps (requests, retries, splits, dead letters, replays,
+// spool write errors) lives in the metrics registry and nowhere else;
+// SenderStats is a view computed from it.
 #ifndef NF2INGEST_STAGES_SINKS_HTTP_HTTP_SENDER_H_
 #define NF2INGEST_STAGES_SINKS_HTTP_HTTP_SENDER_H_
 
-#include <curl/curl.h>
-
-#include <atomic>
 #include <chrono>
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,10 +30,12 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "pipeline/bounded_queue.h"
+#include "pipeline/log.h"
 #include "pipeline/metrics.h"
 #include "pipeline/outcomes.h"
 #include "pipeline/shutdown.h"
 #include "stages/encode/batch.h"
+#include "stages/sinks/http/http_transport.h"
 #include "stages/sinks/http/retry_policy.h"
 #include "stages/sinks/http/spool.h"
 
@@ -45,6 +50,11 @@ struct SenderOptions {
   absl::Duration connect_timeout = absl::Seconds(5);
   absl::Duration retry_initial = absl::Milliseconds(500);
   absl::Duration retry_max = absl::Seconds(30);
+  // The longest wait a Retry-After answer is obeyed for; unset = retry_max.
+  std::optional<absl::Duration> retry_after_max;
+  // Batches held in memory at once (in flight, waiting to retry, halves);
+  // 0 = twice max_in_flight.
+  int max_held = 0;
   RetryOn retry_on;
   // Optional stores (not owned). Without a spool nothing goes to disk and
   // what is unsent at the drain deadline is undelivered.
@@ -61,10 +71,19 @@ struct SenderOptions {
   // Benchmarks only: every batch counts as delivered without any I/O, so the
   // rest of the pipeline can be measured alone.
   bool discard_transport = false;
-  // Where to record request metrics (not owned); null records none.
+  // The registry that holds the sender's counts (not owned); null: the
+  // sender keeps its own (stats() still works, nothing is exported).
   pipeline::MetricsRegistry* metrics = nullptr;
 };
 
+// The names of the sender's series in the registry, for readers elsewhere
+// (the /healthz handler, the live view).
+inline constexpr char kSpoolWriteErrorsMetric[] = "nf2ingest_spool_write_errors_total";
+// 1 while writing to the spool fails for a reason other than its own size
+// limit (a full disk, I/O errors), 0 once a write succeeds again.
+inline constexpr char kSpoolWriteFailingMetric[] = "nf2ingest_spool_write_failing";
+
+// The [STATS] view of the sender's series in a registry.
 struct SenderStats {
   uint64_t requests = 0;
   uint64_t retries = 0;
@@ -72,8 +91,10 @@ struct SenderStats {
   uint64_t replayed_delivered = 0;  // records from an earlier run's spool
   uint64_t replayed_rejected = 0;
   uint64_t dead_lettered = 0;          // batches written to the dead-letter store
+  uint64_t spool_write_errors = 0;     // batches the spool could not take (not full)
   std::map<long, uint64_t> by_status;  // 0 = no answer
 };
+SenderStats SenderStatsFrom(const pipeline::MetricsRegistry& registry);
 
 class HttpSender {
  public:
@@ -85,48 +106,69 @@ class HttpSender {
   ~HttpSender();
 
   // Runs until the queue is closed and every batch has an outcome (and the
-  // spool has been replayed), or the drain deadline (or a second stop
-  // request) ends the wait.
+  // spool has been replayed), or the drain ends the wait: after a stop
+  // request at the drain deadline (or a second request), after the end of
+  // the input once no request has succeeded for the drain timeout.
   void Run();
 
   // Wakes Run() from another thread (e.g. when a batch is queued).
   void Wake();
 
+  // Computed from the registry (the sender's own one without options.metrics).
   SenderStats stats() const;
 
  private:
-  struct Request;
   using Clock = std::chrono::steady_clock;
+  struct Instruments;
+
+  // One turn of Run: send what may be sent, then take the answers.
+  void StartWork(Clock::time_point now);
+  void StartDueRetries(Clock::time_point now);
+  void StartReady();
+  void StartFromSpool();
+  void AdmitInput(bool outage);
+  bool CollectAnswers();
+  void WaitForWork(bool outage);
+  std::optional<Clock::time_point> DrainDeadline() const;
+  bool Finished() const;
 
   void StartRequest(std::unique_ptr<Batch> batch);
-  void Finish(CURL* easy, CURLcode result);
-  // Decides a batch's fate from the API's answer (`retry_after`: the
-  // Retry-After header, empty when absent).
-  void Resolve(std::unique_ptr<Batch> batch, long status, const std::string& answer,
-               const std::string& retry_after);
+  void OnAnswer(HttpAnswer answer);
+  // Decides a batch's fate from the API's answer.
+  void Resolve(std::unique_ptr<Batch> batch, const HttpAnswer& answer);
+  void NoteApiState(Disposition d, Clock::time_point now);
+  void Deliver(std::unique_ptr<Batch> batch, long status);
+  void FinishReplayPart(const Batch& batch);
+  void Split(std::unique_ptr<Batch> batch, const HttpAnswer& answer);
+  void Retry(std::unique_ptr<Batch> batch, Disposition d, const HttpAnswer& answer,
+             Clock::time_point now);
+  absl::Duration RetryDelay(Disposition d, const Batch& batch, const std::string& retry_after);
   void Reject(std::unique_ptr<Batch> batch, long status, const std::string& answer);
+  std::string DeadLetter(const Batch& batch, long status, const std::string& answer);
   void ScheduleRetry(std::unique_ptr<Batch> batch, absl::Duration delay);
   // Admits a batch from the queue; false when it must wait (spool full).
   bool Admit(std::unique_ptr<Batch>& batch);
   // Puts the batch in the spool (if not there) and forgets it in memory.
   bool Evict(std::unique_ptr<Batch>& batch, std::string_view why);
+  // Counts a spool write that failed for a reason other than the spool's own
+  // limit, and reports it (the first ten, then one every ten seconds).
+  void NoteSpoolWriteError(const Batch& batch, const absl::Status& status, std::string_view then);
+  void NoteSpoolWriteOk();
   // Loads the oldest spool entry not in memory; null when there is none.
   std::unique_ptr<Batch> NextFromSpool();
   bool SpoolHasWork() const;
   bool InOutage(Clock::time_point now) const;
   void Abandon(std::string_view why);
+  // Gives a batch left at the end its outcome (spooled or undelivered).
+  void Settle(std::unique_ptr<Batch> b, std::string_view why, uint64_t* spooled,
+              uint64_t* undelivered);
   void Forget(const Batch& batch);
   size_t Holding() const { return active_.size() + waiting_.size() + ready_.size(); }
-  // Metrics hooks: all no-ops without a registry. Per request, never per record.
-  void CountRequest(long status, Clock::duration took);
-  void CountRetry(long status, bool auth);
-
-  // Instruments resolved once (null without a registry).
-  pipeline::LogLinearHistogram* request_us_ = nullptr;
-  pipeline::Gauge* in_flight_ = nullptr;
-  pipeline::Gauge* held_ = nullptr;
-  pipeline::Gauge* last_success_gauge_ = nullptr;
-  pipeline::Counter* splits_ = nullptr;
+  size_t Slots() const { return static_cast<size_t>(options_.max_in_flight); }
+  bool HasRoom() const { return active_.size() < Slots() && Holding() < max_held_; }
+  // The answer with the key masked, cut for one log line.
+  std::string Snippet(std::string_view answer) const;
+  std::string Describe(const Batch& batch) const;
 
   SenderOptions options_;
   BatchQueue* in_;
@@ -134,31 +176,29 @@ class HttpSender {
   pipeline::Outcomes* outcomes_;
   pipeline::Shutdown* shutdown_;
   RetryPolicy retry_policy_;
-  CURLM* multi_ = nullptr;
-  std::string auth_header_;
+  size_t max_held_;
+  // The ledger: options_.metrics, or this sender's own registry without one.
+  std::unique_ptr<pipeline::MetricsRegistry> own_metrics_;
+  pipeline::MetricsRegistry* metrics_;
+  std::unique_ptr<Instruments> m_;
+  HttpTransport transport_;
 
-  std::map<CURL*, std::unique_ptr<Request>> active_;
+  uint64_t next_tag_ = 1;
+  std::map<uint64_t, std::unique_ptr<Batch>> active_;                 // by transport tag
   std::multimap<Clock::time_point, std::unique_ptr<Batch>> waiting_;  // retries by due time
   std::deque<std::unique_ptr<Batch>> ready_;                          // split halves, replays
   std::unique_ptr<Batch> blocked_;  // admitted from the queue, waiting for spool space
-  std::vector<CURL*> idle_handles_;
   bool input_closed_ = false;
 
   // Spool bookkeeping.
   std::set<uint64_t> in_memory_;               // store ids of batches held in memory
   std::set<uint64_t> tried_;                   // replay mode: ids already tried
   std::map<uint64_t, uint64_t> spooled_here_;  // store id -> records, written by this run
+  std::map<uint64_t, size_t> parts_left_;      // replay mode: split entry -> parts unsent
   Clock::time_point last_success_;             // or the start
   bool failing_ = false;                       // the last answer was a failure
-
-  mutable std::mutex stats_mu_;
-  SenderStats stats_;
+  LogThrottle spool_error_log_{10, 10.0};
 };
-
-// GET {api}/v1/health with the key. PermissionDenied when the API refuses
-// the key (401/403), Unavailable when it cannot be reached or answers
-// otherwise; the message never holds the key.
-absl::Status CheckApiHealth(const std::string& api, const std::string& key, absl::Duration timeout);
 
 }  // namespace nf2
 

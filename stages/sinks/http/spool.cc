@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -159,9 +160,9 @@ absl::StatusOr<std::string> ReadBatchFile(int dir_fd, const std::string& name,
   return data;
 }
 
-absl::Status WriteAll(int fd, std::string_view data) {
+absl::Status WriteAll(int fd, std::string_view data, BatchStore::WriteFn write_fn) {
   while (!data.empty()) {
-    ssize_t n = write(fd, data.data(), data.size());
+    ssize_t n = write_fn(fd, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return absl::ErrnoToStatus(errno, "write");
     data.remove_prefix(static_cast<size_t>(n));
@@ -190,7 +191,19 @@ std::string EncodeBatchFile(const Batch& batch, std::string_view note) {
   return out;
 }
 
-absl::StatusOr<StoredBatch> DecodeBatchFile(std::string_view bytes) {
+namespace {
+
+// The fixed-size fields after the magic line.
+struct FileHeader {
+  uint64_t batch_id = 0;
+  uint32_t count = 0;
+  uint64_t body_len = 0;
+  uint64_t gzip_len = 0;
+  uint32_t note_len = 0;
+  uint32_t flags = 0;
+};
+
+absl::Status CheckMagic(std::string_view bytes) {
   if (bytes.size() > kMaxBatchFileBytes) {
     return Bad(absl::StrCat("file of ", bytes.size(), " bytes is larger than the limit of ",
                             kMaxBatchFileBytes));
@@ -205,32 +218,46 @@ absl::StatusOr<StoredBatch> DecodeBatchFile(std::string_view bytes) {
   if (bytes.size() < kPayloadStart + kCrcSize) {
     return Bad(absl::StrCat("truncated: ", bytes.size(), " bytes, shorter than the header"));
   }
-  HeaderReader h(bytes.data() + kBatchFileMagic.size());
-  const uint64_t batch_id = h.U64();
-  const uint32_t count = h.U32();
-  const uint64_t body_len = h.U64();
-  const uint64_t gzip_len = h.U64();
-  const uint32_t note_len = h.U32();
-  const uint32_t flags = h.U32();
-  if ((flags & ~kFlagGzipped) != 0) return Bad(absl::StrCat("unknown flags 0x", absl::Hex(flags)));
-  if (note_len > kMaxNoteBytes) return Bad(absl::StrCat("note length ", note_len, " too large"));
+  return absl::OkStatus();
+}
 
-  // Each length is checked against what is left before it is subtracted, so
-  // no sum can overflow and nothing is allocated for bytes that are absent.
-  uint64_t left = bytes.size() - kPayloadStart - kCrcSize;
+absl::StatusOr<FileHeader> ReadHeader(std::string_view bytes) {
+  HeaderReader r(bytes.data() + kBatchFileMagic.size());
+  FileHeader h;
+  h.batch_id = r.U64();
+  h.count = r.U32();
+  h.body_len = r.U64();
+  h.gzip_len = r.U64();
+  h.note_len = r.U32();
+  h.flags = r.U32();
+  if ((h.flags & ~kFlagGzipped) != 0) {
+    return Bad(absl::StrCat("unknown flags 0x", absl::Hex(h.flags)));
+  }
+  if (h.note_len > kMaxNoteBytes)
+    return Bad(absl::StrCat("note length ", h.note_len, " too large"));
+  return h;
+}
+
+// Each length is checked against what is left before it is subtracted, so
+// no sum can overflow and nothing is allocated for bytes that are absent.
+absl::Status CheckLengths(const FileHeader& h, size_t file_size) {
+  uint64_t left = file_size - kPayloadStart - kCrcSize;
   auto take = [&left](uint64_t len) {
     if (len > left) return false;
     left -= len;
     return true;
   };
-  if (count > left / 4 || !take(uint64_t{4} * count)) {
-    return Bad(absl::StrCat("record count ", count, " does not fit in the file"));
+  if (h.count > left / 4 || !take(uint64_t{4} * h.count)) {
+    return Bad(absl::StrCat("record count ", h.count, " does not fit in the file"));
   }
-  if (!take(body_len)) return Bad(absl::StrCat("body length ", body_len, " past end of file"));
-  if (!take(gzip_len)) return Bad(absl::StrCat("gzip length ", gzip_len, " past end of file"));
-  if (!take(note_len)) return Bad(absl::StrCat("note length ", note_len, " past end of file"));
+  if (!take(h.body_len)) return Bad(absl::StrCat("body length ", h.body_len, " past end of file"));
+  if (!take(h.gzip_len)) return Bad(absl::StrCat("gzip length ", h.gzip_len, " past end of file"));
+  if (!take(h.note_len)) return Bad(absl::StrCat("note length ", h.note_len, " past end of file"));
   if (left != 0) return Bad(absl::StrCat(left, " bytes after the note (torn or appended)"));
+  return absl::OkStatus();
+}
 
+absl::Status CheckCrc(std::string_view bytes) {
   const std::string_view covered = bytes.substr(0, bytes.size() - kCrcSize);
   const uint32_t want_crc = static_cast<uint32_t>(GetLe(bytes.data() + covered.size(), 4));
   const uint32_t got_crc = Crc32(covered);
@@ -238,27 +265,42 @@ absl::StatusOr<StoredBatch> DecodeBatchFile(std::string_view bytes) {
     return Bad(absl::StrCat("checksum mismatch (stored ", absl::Hex(want_crc, absl::kZeroPad8),
                             ", computed ", absl::Hex(got_crc, absl::kZeroPad8), ")"));
   }
+  return absl::OkStatus();
+}
 
-  const char* p = bytes.data() + kPayloadStart;
+// The record ends, body, gzip body and note, once the lengths are known good.
+absl::StatusOr<StoredBatch> ReadPayload(const FileHeader& h, const char* p) {
   StoredBatch out;
   Batch& b = out.batch;
-  b.id = batch_id;
-  b.gzipped = (flags & kFlagGzipped) != 0;
-  b.record_ends.reserve(count);
-  for (uint32_t i = 0; i < count; ++i, p += 4) {
+  b.id = h.batch_id;
+  b.gzipped = (h.flags & kFlagGzipped) != 0;
+  b.record_ends.reserve(h.count);
+  for (uint32_t i = 0; i < h.count; ++i, p += 4) {
     const uint32_t end = static_cast<uint32_t>(GetLe(p, 4));
-    if ((i > 0 && end <= b.record_ends.back()) || end > body_len) {
+    if ((i > 0 && end <= b.record_ends.back()) || end > h.body_len) {
       return Bad(absl::StrCat("record end ", i, " (", end,
-                              ") is not increasing or lies past the body of ", body_len, " bytes"));
+                              ") is not increasing or lies past the body of ", h.body_len,
+                              " bytes"));
     }
     b.record_ends.push_back(end);
   }
-  b.body.assign(p, body_len);
-  p += body_len;
-  b.gzip_body.assign(p, gzip_len);
-  p += gzip_len;
-  out.note.assign(p, note_len);
+  b.body.assign(p, h.body_len);
+  p += h.body_len;
+  b.gzip_body.assign(p, h.gzip_len);
+  p += h.gzip_len;
+  out.note.assign(p, h.note_len);
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<StoredBatch> DecodeBatchFile(std::string_view bytes) {
+  if (absl::Status st = CheckMagic(bytes); !st.ok()) return st;
+  absl::StatusOr<FileHeader> h = ReadHeader(bytes);
+  if (!h.ok()) return h.status();
+  if (absl::Status st = CheckLengths(*h, bytes.size()); !st.ok()) return st;
+  if (absl::Status st = CheckCrc(bytes); !st.ok()) return st;
+  return ReadPayload(*h, bytes.data() + kPayloadStart);
 }
 
 BatchStore::BatchStore(std::string dir, uint64_t max_bytes, int dir_fd, int lock_fd)
@@ -303,24 +345,35 @@ absl::StatusOr<std::unique_ptr<BatchStore>> BatchStore::Open(const std::string& 
   return store;
 }
 
-absl::Status BatchStore::Scan() {
+namespace {
+
+// The names in the directory open as `dir_fd`, sorted (so by age for ours).
+absl::StatusOr<std::vector<std::string>> ListDir(int dir_fd, const std::string& dir) {
   // A second descriptor: closedir() closes the one it is given.
-  int scan_fd = dup(dir_fd_);
-  if (scan_fd < 0) return ErrnoStatus(errno, "cannot read directory", dir_);
+  int scan_fd = dup(dir_fd);
+  if (scan_fd < 0) return ErrnoStatus(errno, "cannot read directory", dir);
   DIR* d = fdopendir(scan_fd);
   if (d == nullptr) {
     int err = errno;
     close(scan_fd);
-    return ErrnoStatus(err, "cannot read directory", dir_);
+    return ErrnoStatus(err, "cannot read directory", dir);
   }
   std::vector<std::string> names;
   errno = 0;
   while (struct dirent* e = readdir(d)) names.emplace_back(e->d_name);
   int err = errno;
   closedir(d);
-  if (err != 0) return ErrnoStatus(err, "cannot read directory", dir_);
+  if (err != 0) return ErrnoStatus(err, "cannot read directory", dir);
   std::sort(names.begin(), names.end());
+  return names;
+}
 
+}  // namespace
+
+absl::Status BatchStore::Scan() {
+  absl::StatusOr<std::vector<std::string>> listed = ListDir(dir_fd_, dir_);
+  if (!listed.ok()) return listed.status();
+  const std::vector<std::string>& names = *listed;
   std::lock_guard<std::mutex> lock(mu_);
   for (const std::string& name : names) {
     const std::string path = absl::StrCat(dir_, "/", name);
@@ -384,7 +437,43 @@ void BatchStore::Forget(uint64_t id) {
   files_.erase(it);
 }
 
+bool IsDiskFull(const absl::Status& status) { return absl::IsUnavailable(status); }
+
+uint64_t BatchStore::FreeDiskBytes() const {
+  struct statvfs st;
+  if (fstatvfs(dir_fd_, &st) != 0) return 0;
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
 std::string BatchStore::PathOf(uint64_t id) const { return absl::StrCat(dir_, "/", FileName(id)); }
+
+absl::Status BatchStore::WriteFile(uint64_t seq, std::string_view data) {
+  const std::string name = FileName(seq);
+  const std::string temp = absl::StrCat(Av(kTempPrefix), name);
+  // The directory is locked to this store and seqs are unique, so the
+  // temporary name is ours alone.
+  int fd = openat(dir_fd_, temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus(errno, "cannot create", absl::StrCat(dir_, "/", temp));
+  absl::Status w = WriteAll(fd, data, write_);
+  if (w.ok() && fsync(fd) != 0) w = absl::ErrnoToStatus(errno, "fsync");
+  if (close(fd) != 0 && w.ok()) w = absl::ErrnoToStatus(errno, "close");
+  if (w.ok() && renameat(dir_fd_, temp.c_str(), dir_fd_, name.c_str()) != 0) {
+    w = absl::ErrnoToStatus(errno, "rename");
+  }
+  if (!w.ok()) {
+    unlinkat(dir_fd_, temp.c_str(), 0);
+    return absl::Status(w.code(), absl::StrCat("cannot write ", PathOf(seq), ": ", w.message()));
+  }
+  // Without this the rename itself may not survive a power cut. If it
+  // fails the batch is taken back out, so an error always means "not
+  // stored" and the caller never has to guess.
+  if (fsync(dir_fd_) != 0) {
+    const int err = errno;
+    unlinkat(dir_fd_, name.c_str(), 0);
+    return ErrnoStatus(err, "cannot fsync directory", dir_);
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<uint64_t> BatchStore::Put(const Batch& batch, std::string_view note) {
   if (absl::Status st = ValidateBatch(batch); !st.ok()) return st;
@@ -412,34 +501,10 @@ absl::StatusOr<uint64_t> BatchStore::Put(const Batch& batch, std::string_view no
   }
   // The encoding and the I/O happen outside the lock so that Puts from
   // several threads overlap their fsyncs.
-  const std::string name = FileName(seq);
-  const std::string temp = absl::StrCat(Av(kTempPrefix), name);
-  absl::Status st = [&]() -> absl::Status {
-    const std::string data = EncodeBatchFile(batch, note);
-    // The directory is locked to this store and seqs are unique, so the
-    // temporary name is ours alone.
-    int fd = openat(dir_fd_, temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return ErrnoStatus(errno, "cannot create", absl::StrCat(dir_, "/", temp));
-    absl::Status w = WriteAll(fd, data);
-    if (w.ok() && fsync(fd) != 0) w = absl::ErrnoToStatus(errno, "fsync");
-    if (close(fd) != 0 && w.ok()) w = absl::ErrnoToStatus(errno, "close");
-    if (w.ok() && renameat(dir_fd_, temp.c_str(), dir_fd_, name.c_str()) != 0) {
-      w = absl::ErrnoToStatus(errno, "rename");
-    }
-    if (!w.ok()) {
-      unlinkat(dir_fd_, temp.c_str(), 0);
-      return absl::Status(w.code(), absl::StrCat("cannot write ", PathOf(seq), ": ", w.message()));
-    }
-    // Without this the rename itself may not survive a power cut. If it
-    // fails the batch is taken back out, so an error always means "not
-    // stored" and the caller never has to guess.
-    if (fsync(dir_fd_) != 0) {
-      const int err = errno;
-      unlinkat(dir_fd_, name.c_str(), 0);
-      return ErrnoStatus(err, "cannot fsync directory", dir_);
-    }
-    return absl::OkStatus();
-  }();
+  absl::Status st = WriteFile(seq, EncodeBatchFile(batch, note));
+  // The store's own limit was checked above: running out of space here
+  // (ENOSPC, EDQUOT) is the disk's doing, and no Remove of ours is sure to fix it.
+  if (absl::IsResourceExhausted(st)) st = absl::UnavailableError(st.message());
   std::lock_guard<std::mutex> lock(mu_);
   reserved_ -= size;
   if (!st.ok()) return st;

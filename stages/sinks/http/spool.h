@@ -28,6 +28,9 @@
 #ifndef NF2INGEST_STAGES_SINKS_HTTP_SPOOL_H_
 #define NF2INGEST_STAGES_SINKS_HTTP_SPOOL_H_
 
+#include <sys/types.h>
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -94,9 +97,12 @@ class BatchStore {
   // Writes `batch` durably (temp file, fsync, rename, fsync of the directory)
   // and returns its store id (never 0, so 0 can mean "not on disk").
   // Errors:
-  //   ResourceExhausted  the store would exceed max_bytes (or the disk is
-  //                      full): nothing was written or deleted; try again
-  //                      after a Remove (backpressure).
+  //   ResourceExhausted  the store would exceed max_bytes: nothing was
+  //                      written or deleted; try again after a Remove
+  //                      (backpressure).
+  //   Unavailable        the disk is full (ENOSPC, EDQUOT) although the
+  //                      store is under max_bytes (IsDiskFull): space may
+  //                      come back, but not through anything the store does.
   //   InvalidArgument    the batch is malformed (record_ends not increasing
   //                      or past the body), or its file would be larger than
   //                      max_bytes or kMaxBatchFileBytes, so waiting cannot
@@ -124,11 +130,22 @@ class BatchStore {
 
   // The path of the file for `id` (whether or not it exists).
   std::string PathOf(uint64_t id) const;
+  // Bytes free for unprivileged writers on the store's file system (0 when
+  // unknown), for messages about a full disk.
+  uint64_t FreeDiskBytes() const;
+
+  // write(2), replaceable so tests can make the disk fail (ENOSPC, EIO)
+  // without filling a real one.
+  using WriteFn = ssize_t (*)(int fd, const void* data, size_t size);
+  void SetWriteFunctionForTesting(WriteFn fn) { write_ = fn; }
 
  private:
   BatchStore(std::string dir, uint64_t max_bytes, int dir_fd, int lock_fd);
 
   absl::Status Scan();
+  // Writes `data` as the file for `seq`: temporary name, fsync, rename,
+  // fsync of the directory. An error means nothing was stored.
+  absl::Status WriteFile(uint64_t seq, std::string_view data);
   // Renames `name` to `name`.corrupt and logs why.
   void MoveAside(const std::string& name, std::string_view why);
   // Drops `id` from the listing and the byte count (the file is gone).
@@ -147,7 +164,11 @@ class BatchStore {
   // exists, so concurrent Puts cannot together overshoot the limit.
   uint64_t reserved_ = 0;
   uint64_t next_seq_ = 1;
+  WriteFn write_ = &::write;
 };
+
+// True when Put failed because the disk is full (not the store's limit).
+bool IsDiskFull(const absl::Status& status);
 
 }  // namespace nf2
 

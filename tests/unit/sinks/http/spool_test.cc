@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -321,6 +322,26 @@ TEST_F(BatchStoreTest, BytesMatchTheFilesAndSurviveReopen) {
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->bytes(), bytes);
   EXPECT_EQ(store->count(), 4u);
+}
+
+ssize_t NoSpaceLeft(int, const void*, size_t) {
+  errno = ENOSPC;
+  return -1;
+}
+
+// A full disk is not the store's own limit: no Remove of ours is sure to
+// make room, so the sender must not wait on it as it waits on a full store.
+TEST_F(BatchStoreTest, AFullDiskIsToldApartFromAFullStore) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  store->SetWriteFunctionForTesting(&NoSpaceLeft);
+  absl::StatusOr<uint64_t> refused = store->Put(MakeBatch(1, 3, false));
+  EXPECT_TRUE(IsDiskFull(refused.status())) << refused.status();
+  EXPECT_FALSE(absl::IsResourceExhausted(refused.status())) << refused.status();
+  EXPECT_NE(refused.status().message().find(dir_), std::string::npos) << refused.status();
+  EXPECT_EQ(store->count(), 0u);
+  for (const std::string& name : Listing(dir_)) EXPECT_EQ(name, ".lock") << "left behind";
+  EXPECT_GT(store->FreeDiskBytes(), 0u);
 }
 
 TEST_F(BatchStoreTest, FullStoreRefusesWithoutDeletingAnything) {
