@@ -38,7 +38,7 @@ const char* Reason(int status) {
   }
 }
 
-std::string Serialize(const HttpAnswer& a, bool head_only) {
+std::string Serialize(const MetricsReply& a, bool head_only) {
   std::string out = absl::StrCat("HTTP/1.1 ", a.status, " ", Reason(a.status),
                                  "\r\nContent-Type: ", a.content_type,
                                  "\r\nContent-Length: ", a.body.size(),
@@ -47,8 +47,8 @@ std::string Serialize(const HttpAnswer& a, bool head_only) {
   return out;
 }
 
-HttpAnswer Plain(int status, std::string body) {
-  return HttpAnswer{status, "text/plain", std::move(body)};
+MetricsReply Plain(int status, std::string body) {
+  return MetricsReply{status, "text/plain", std::move(body)};
 }
 
 // A listening TCP socket on host:port, non-blocking; port 0 picks one.
@@ -93,7 +93,7 @@ int BoundPort(int fd) {
 
 }  // namespace
 
-std::optional<HttpAnswer> MetricsServer::Answer(std::string_view request_head,
+std::optional<MetricsReply> MetricsServer::Answer(std::string_view request_head,
                                                 pipeline::MetricsRegistry& registry,
                                                 const HealthFn& healthy) {
   if (request_head.find("\r\n\r\n") == std::string_view::npos &&
@@ -109,7 +109,7 @@ std::optional<HttpAnswer> MetricsServer::Answer(std::string_view request_head,
   path = path.substr(0, path.find('?'));
   if (method != "GET" && method != "HEAD") return Plain(405, "GET only\n");
   if (path == "/metrics") {
-    return HttpAnswer{200, "text/plain; version=0.0.4; charset=utf-8", registry.RenderPrometheus()};
+    return MetricsReply{200, "text/plain; version=0.0.4; charset=utf-8", registry.RenderPrometheus()};
   }
   if (path == "/healthz") {
     auto [ok, why] = healthy();
@@ -197,7 +197,7 @@ class MetricsServer::Loop {
       c.answer = Serialize(Plain(431, "request too large\n"), false);
       return WriteAnswer(c);
     }
-    std::optional<HttpAnswer> answer = Answer(c.request, *registry_, healthy_);
+    std::optional<MetricsReply> answer = Answer(c.request, *registry_, healthy_);
     if (!answer) return true;
     c.answer = Serialize(*answer, c.request.rfind("HEAD ", 0) == 0);
     return WriteAnswer(c);

@@ -24,7 +24,7 @@
 namespace nf2 {
 
 // What the server does with one request, without sockets: the pure core.
-struct HttpAnswer {
+struct MetricsReply {
   int status = 200;
   std::string content_type = "text/plain";
   std::string body;
@@ -59,7 +59,7 @@ class MetricsServer {
 
   // The answer to `request_head` (request line and headers), or nullopt while
   // the head is incomplete.
-  static std::optional<HttpAnswer> Answer(std::string_view request_head,
+  static std::optional<MetricsReply> Answer(std::string_view request_head,
                                           pipeline::MetricsRegistry& registry,
                                           const HealthFn& healthy);
 

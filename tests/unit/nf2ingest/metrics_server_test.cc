@@ -12,7 +12,7 @@ using ::testing::HasSubstr;
 
 class AnswerTest : public ::testing::Test {
  protected:
-  std::optional<HttpAnswer> Ask(std::string_view head) {
+  std::optional<MetricsReply> Ask(std::string_view head) {
     return MetricsServer::Answer(head, registry_, [this] { return health_; });
   }
   pipeline::MetricsRegistry registry_;
