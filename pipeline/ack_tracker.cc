@@ -122,14 +122,13 @@ uint64_t AckTracker::version() const {
 
 uint64_t AckTracker::WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> lock(mu_);
-  const uint64_t wakes = wakes_;
-  changed_.wait_for(lock, timeout, [&] { return version_ != seen || wakes_ != wakes; });
+  changed_.wait_for(lock, timeout, [&] { return version_ != seen || stop_waiting_; });
   return version_;
 }
 
-void AckTracker::Wake() {
+void AckTracker::StopWaiting() {
   std::lock_guard<std::mutex> lock(mu_);
-  ++wakes_;
+  stop_waiting_ = true;
   changed_.notify_all();
 }
 

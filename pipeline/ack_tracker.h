@@ -96,11 +96,12 @@ class AckTracker {
 
   // Grows by one each time any watermark moves. A checkpoint writer waits for
   // it to differ from the last version it wrote, or for `timeout`, or for
-  // Wake(); returns the current version.
+  // StopWaiting(); returns the current version.
   uint64_t version() const;
   uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const;
-  // Releases every WaitForChange (e.g. at shutdown).
-  void Wake();
+  // Makes every WaitForChange, current and later, return at once (shutdown:
+  // the writer's last write must not wait out its interval).
+  void StopWaiting();
 
  private:
   void Complete(ack_internal::Input* input);
@@ -111,7 +112,7 @@ class AckTracker {
   mutable std::condition_variable changed_;
   std::deque<std::unique_ptr<ack_internal::Input>> inputs_;
   uint64_t version_ = 0;
-  uint64_t wakes_ = 0;
+  bool stop_waiting_ = false;
 };
 
 // The units a batch carries, per chunk, in record order: (chunk, count)

@@ -225,10 +225,12 @@ TEST(AckTrackerTest, VersionMovesWithTheWatermarkAndWakesWaiters) {
   EXPECT_NE(v, v0);
   EXPECT_EQ(t.Watermark(in), 20u);
 
-  std::thread waker([&] { t.Wake(); });
+  // StopWaiting releases a waiter whether it comes before or after the wait.
+  std::thread stopper([&] { t.StopWaiting(); });
   const auto start = std::chrono::steady_clock::now();
-  t.WaitForChange(v, std::chrono::seconds(30));  // unblocked by Wake (or it was early)
-  waker.join();
+  EXPECT_EQ(t.WaitForChange(v, std::chrono::seconds(30)), v);
+  stopper.join();
+  EXPECT_EQ(t.WaitForChange(v, std::chrono::seconds(30)), v);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
 }
 
