@@ -72,7 +72,8 @@ class AckTracker {
   // not final yet. Chunks come in byte order (begin >= the previous end; a
   // gap is bytes that need no outcome, such as a skipped overlong line). A
   // chunk with zero units is complete at once. The ref stays valid until the
-  // chunk's last unit is acknowledged.
+  // chunk's last unit is acknowledged; the tracker must outlive every ref
+  // still travelling (destroy it after the pipeline has joined).
   absl::StatusOr<ChunkRef> Register(InputId input, uint64_t begin, uint64_t end, uint64_t units);
 
   // Adds units to a chunk that still has at least one unit in flight held by
