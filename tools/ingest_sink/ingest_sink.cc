@@ -244,7 +244,11 @@ class SinkServer {
   }
 
   void Configure() {
-    const int threads = options_.threads;
+    // With --capacity, every client connection needs a thread to be told 503;
+    // cpp-httplib holds a thread per kept-alive connection.
+    const int threads = options_.ingest.capacity > 0
+                            ? std::max(options_.threads, options_.ingest.capacity + 128)
+                            : options_.threads;
     server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     server_.set_payload_max_length(payload_cap_);
     server_.set_keep_alive_max_count(kKeepAliveMaxRequests);
@@ -285,6 +289,20 @@ class SinkServer {
 
   // `wire_size` is the body's size, or its Content-Length when cpp-httplib refused to read it.
   void HandleIngest(const httplib::Request& req, httplib::Response& res, uint64_t wire_size) {
+    const int capacity = options_.ingest.capacity;
+    if (capacity > 0 && in_service_.fetch_add(1) >= capacity) {
+      in_service_.fetch_sub(1);
+      const IngestAnswer busy = FaultAnswer(503, options_.ingest, wire_size);
+      stats_.RecordIngest(busy.status, wire_size, 0, Clock::now());
+      Reply(res, busy.status, busy.body);
+      if (busy.retry_after_s > 0) res.set_header("Retry-After", std::to_string(busy.retry_after_s));
+      return;
+    }
+    Serve(req, res, wire_size);
+    if (capacity > 0) in_service_.fetch_sub(1);
+  }
+
+  void Serve(const httplib::Request& req, httplib::Response& res, uint64_t wire_size) {
     const std::string authorization = req.get_header_value("Authorization");
     const std::string encoding = req.get_header_value(kWireEncodingHeader);
     const std::string batch_records = req.get_header_value("X-Batch-Records");
@@ -352,6 +370,7 @@ class SinkServer {
   FaultInjector faults_;
   SinkStats stats_;
   ActiveRequests active_;
+  std::atomic<int> in_service_{0};  // ingest requests being served (--capacity)
   httplib::Server server_;
 };
 

@@ -31,6 +31,9 @@ struct IngestSettings {
   int retry_after_s = 1;                 // For 429/503; 0 omits the header and the body field.
   int rate_limit_per_min = 0;            // 0 = unlimited.
   std::chrono::milliseconds latency{0};  // Added before every ingest answer.
+  // Ingest requests served at once; one more is answered 503 at once, like
+  // an API at its limit. 0 = unlimited.
+  int capacity = 0;
 };
 
 // What the fault injector wants done with one authorized ingest request.

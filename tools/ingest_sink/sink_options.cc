@@ -77,6 +77,10 @@ SettingsTable Table(SinkOptions* o) {
          in.latency = std::chrono::milliseconds(*ms);
          return absl::OkStatus();
        }},
+      {"capacity", "", "N", "0",
+       "serve at most N ingest requests at once; one more is answered 503 (with "
+       "--retry-after) at once; 0 = unlimited",
+       IntInto(&in.capacity, 0, 100000)},
       {"rate-limit", "", "N", "0",
        "at most N ingest requests per rolling minute, then 429; 0 = off",
        IntInto(&in.rate_limit_per_min, 0, std::numeric_limits<int>::max())},
