@@ -134,6 +134,18 @@ absl::StatusOr<GzipImpl> GzipImplFromName(std::string_view name) {
       absl::StrCat("unknown gzip implementation '", Av(name), "' (want isal, libdeflate or zlib)"));
 }
 
+std::string_view GzipImplName(GzipImpl impl) {
+  switch (impl) {
+    case GzipImpl::kLibdeflate:
+      return "libdeflate";
+    case GzipImpl::kZlib:
+      return "zlib";
+    case GzipImpl::kIsal:
+      return "isal";
+  }
+  return "?";
+}
+
 absl::Status ValidateGzipLevel(GzipImpl impl, int level) {
   int min = 1, max = 12;
   if (impl == GzipImpl::kZlib) max = 9;

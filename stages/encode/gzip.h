@@ -19,6 +19,7 @@ enum class GzipImpl { kLibdeflate, kZlib, kIsal };
 inline constexpr GzipImpl kDefaultGzipImpl = GzipImpl::kIsal;
 
 absl::StatusOr<GzipImpl> GzipImplFromName(std::string_view name);
+std::string_view GzipImplName(GzipImpl impl);  // as GzipImplFromName takes it
 // Checks that `level` is valid for `impl` (zlib 1..9, libdeflate 1..12,
 // isal 0..3).
 absl::Status ValidateGzipLevel(GzipImpl impl, int level);

@@ -267,6 +267,9 @@ SettingsTable Table(Draft* d) {
        SecondsInto(&d->duration, positive)},
       {"report", "REPORT", "FILE", "", "load-test mode: write the JSON report to this file",
        StringInto(&c.report_path)},
+      {"report-html", "REPORT_HTML", "FILE", "",
+       "load-test mode: write the report as one self-contained HTML page with charts",
+       StringInto(&c.report_html_path)},
       {"ramp", "RAMP", "STEPS", "0",
        "load-test mode: run up to this many steps at 1x, 2x, 3x ... the --generate rate, "
        "stopping at the first step whose latency, errors or backlog break the limits below "
@@ -380,6 +383,8 @@ absl::Status ValidateLoadTest(const LoadedSettings& l, const Draft& d, Config* c
   if (d.generate_rate == 0) {
     if (!cfg->report_path.empty())
       return l.Invalid("report", "only for load-test mode (--generate)");
+    if (!cfg->report_html_path.empty())
+      return l.Invalid("report-html", "only for load-test mode (--generate)");
     if (cfg->ramp.steps != 0) return l.Invalid("ramp", "only for load-test mode (--generate)");
     cfg->ramp = RampOptions();
     return absl::OkStatus();

@@ -31,7 +31,8 @@ struct Config {
   std::string metrics_host;                           // empty: no metrics endpoint
   int metrics_port = 0;                               // 0: any free port
   absl::Duration health_stall = absl::Seconds(60);
-  std::string report_path;  // load-test mode: where to write the JSON report
+  std::string report_path;       // load-test mode: where to write the JSON report
+  std::string report_html_path;  // load-test mode: where to write the HTML report
   RampOptions ramp;         // load-test mode: --ramp (steps == 0: off)
   LogFormat log_format = LogFormat::kText;
   bool help = false;

@@ -26,7 +26,7 @@ std::string Column(const std::vector<TimelinePoint>& points, Fn value) {
   return out + "]";
 }
 
-std::string Seconds(double s) { return absl::StrFormat("%.3f", s); }
+std::string Seconds(double s) { return absl::StrFormat("%.6f", s); }
 
 // The per-second series the HTML charts are drawn from: each point covers
 // [start_s, start_s + width_s) and holds counts, so rate = count / width_s.

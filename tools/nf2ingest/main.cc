@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -32,7 +33,9 @@
 #include "tools/nf2ingest/config.h"
 #include "tools/nf2ingest/exit_code.h"
 #include "tools/nf2ingest/live_view.h"
+#include "pipeline/absl_compat.h"
 #include "tools/nf2ingest/load_report.h"
+#include "tools/nf2ingest/load_timeline.h"
 #include "tools/nf2ingest/metrics_server.h"
 
 namespace nf2 {
@@ -290,6 +293,24 @@ bool StartMetricsServer(const Config& cfg, MetricsRegistry& registry,
   return true;
 }
 
+// The report files are written at the end; a path that cannot be written is
+// bad configuration, found before a long load test rather than after it.
+bool ReportPathsWritable(const Config& cfg) {
+  const std::pair<const char*, const std::string*> paths[] = {
+      {"--report / REPORT", &cfg.report_path}, {"--report-html / REPORT_HTML", &cfg.report_html_path}};
+  for (const auto& [setting, path] : paths) {
+    if (path->empty()) continue;
+    const int fd = open(path->c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      std::fprintf(stderr, "nf2ingest: invalid setting %s='%s': %s\n", setting, path->c_str(),
+                   std::strerror(errno));
+      return false;
+    }
+    close(fd);
+  }
+  return true;
+}
+
 // One look at the API before reading anything: a refused key ends the run
 // now rather than after the input has been consumed. Any other failure is
 // only a warning (the API may come up later). Returns whether it was refused.
@@ -307,16 +328,36 @@ bool ApiRefusesKey(const Config& cfg) {
 }
 
 // --ramp: the generator asks the judge at the end of every step.
-std::unique_ptr<RampJudge> SetUpRamp(Config& cfg, MetricsRegistry& registry) {
+std::unique_ptr<RampJudge> SetUpRamp(Config& cfg, MetricsRegistry& registry,
+                                     TimelineRecorder* timeline) {
   PipelineOptions& p = cfg.pipeline;
   if (!p.generator || cfg.ramp.steps == 0) return nullptr;
   auto ramp = std::make_unique<RampJudge>(cfg.ramp, &registry);
-  p.generator->on_step_end = [judge = ramp.get(), steps = cfg.ramp.steps](const GeneratorStep& s) {
+  p.generator->on_step_end = [judge = ramp.get(), steps = cfg.ramp.steps,
+                              timeline](const GeneratorStep& s) {
     const bool go_on = judge->OnStepEnd(s);
+    if (timeline) timeline->CloseStep(s.index);
     LogAlways(RampStepLine(judge->results().back(), steps));
     return go_on;
   };
   return ramp;
+}
+
+// Load-test mode: the per-second timeline behind the report's charts. The
+// schedule's offered lines end with the last step the ramp ran.
+std::unique_ptr<TimelineRecorder> StartTimeline(const Config& cfg, const MetricsRegistry& registry,
+                                                const std::unique_ptr<RampJudge>* ramp) {
+  if (!cfg.pipeline.generator) return nullptr;
+  const GeneratorSourceOptions& g = *cfg.pipeline.generator;
+  const int steps = std::max(1, cfg.ramp.steps);
+  auto offered_at = [rate = g.rate, step_s = absl::ToDoubleSeconds(g.duration), steps,
+                     ramp](double t) {
+    const RampJudge* judge = ramp->get();
+    const bool stopped = judge && !judge->stop_reason().empty();
+    const int ran = stopped ? static_cast<int>(judge->results().size()) : steps;
+    return ScheduledLines(rate, step_s, ran, t);
+  };
+  return std::make_unique<TimelineRecorder>(&registry, offered_at, cfg.ramp.steps > 0);
 }
 
 struct PipelineRun {
@@ -343,8 +384,23 @@ PipelineRun RunPipeline(const Config& cfg, pipeline::Outcomes* outcomes, Metrics
   return run;
 }
 
+ReportSettings SettingsForReport(const Config& cfg) {
+  const PipelineOptions& p = cfg.pipeline;
+  return {UrlWithoutUserinfo(cfg.api), p.batch_size, absl::StrCat(p.sender.max_in_flight),
+          absl::StrCat(Av(GzipImplName(p.gzip_impl)), " level ", p.gzip_level, " above ",
+                       p.limits.gzip_threshold, " bytes")};
+}
+
+void WriteReportFile(const std::string& path, const std::string& text) {
+  if (path.empty()) return;
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  if (!out.flush()) LogError("cannot write the report to " + path);
+}
+
 void WriteLoadReport(const Config& cfg, const PipelineRun& run, const OutcomeSnapshot& outcomes,
-                     const MetricsRegistry& registry, const RampJudge* ramp) {
+                     const MetricsRegistry& registry, const RampJudge* ramp,
+                     const LoadTimeline* timeline) {
   LoadReportInput report;
   report.rate = cfg.pipeline.generator->rate;
   report.duration_s = absl::ToDoubleSeconds(cfg.pipeline.generator->duration);
@@ -352,11 +408,11 @@ void WriteLoadReport(const Config& cfg, const PipelineRun& run, const OutcomeSna
   report.generator = run.stats.generator;
   report.outcomes = outcomes;
   report.ramp = ramp;
+  report.timeline = timeline;
+  report.settings = SettingsForReport(cfg);
   LogAlways(LoadReportLine(report, registry));
-  if (cfg.report_path.empty()) return;
-  std::ofstream out(cfg.report_path, std::ios::trunc);
-  out << LoadReportJson(report, registry);
-  if (!out.flush()) LogError("cannot write the report to " + cfg.report_path);
+  WriteReportFile(cfg.report_path, LoadReportJson(report, registry));
+  WriteReportFile(cfg.report_html_path, LoadReportHtml(report, registry));
 }
 
 // [STATS], [REPLAY] (with a spool), any error that decides the exit code,
@@ -400,12 +456,18 @@ int Run(Config& cfg, StopControl* stop) {
   const auto outcome_metrics = RegisterOutcomeMetrics(registry, outcomes, stores->spool.get());
   std::unique_ptr<MetricsServer> metrics_server;
   if (!StartMetricsServer(cfg, registry, &metrics_server)) return ExitCode({.bad_config = true});
+  if (!ReportPathsWritable(cfg)) return ExitCode({.bad_config = true});
   if (ApiRefusesKey(cfg)) return ExitCode({.key_refused = true});
 
-  const std::unique_ptr<RampJudge> ramp = SetUpRamp(cfg, registry);
+  std::unique_ptr<RampJudge> ramp;
+  const std::unique_ptr<TimelineRecorder> timeline = StartTimeline(cfg, registry, &ramp);
+  ramp = SetUpRamp(cfg, registry, timeline.get());
   const PipelineRun run = RunPipeline(cfg, &outcomes, registry, stop);
   const OutcomeSnapshot snapshot = outcomes.Snapshot();
-  if (cfg.pipeline.generator) WriteLoadReport(cfg, run, snapshot, registry, ramp.get());
+  if (timeline) timeline->Stop();
+  if (cfg.pipeline.generator) {
+    WriteLoadReport(cfg, run, snapshot, registry, ramp.get(), timeline ? &timeline->timeline() : nullptr);
+  }
   PrintSummary(run, snapshot, stores->spool.get());
   return ExitCode({.input_error = !run.status.ok(),
                    .outcomes = snapshot,
