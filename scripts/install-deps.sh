@@ -8,6 +8,8 @@ packages=(
   libabsl-dev libconcurrentqueue-dev libreaderwriterqueue-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-requests nginx-light
+  # tests/integration/report_html_test.cc renders the load-test report headless.
+  chromium
   # scripts/ci-hardening.sh: libFuzzer targets (clang + its runtimes) and
   # llvm-symbolizer for readable sanitizer stack traces.
   clang-14 libclang-rt-14-dev llvm-14
