@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
       "fused threads=%d records=%llu batches=%llu wire_bytes=%llu seconds=%.4f "
       "records_per_s=%.0f%s\n",
       threads, static_cast<unsigned long long>(records), static_cast<unsigned long long>(batches),
-      static_cast<unsigned long long>(wire), seconds, records / seconds,
+      static_cast<unsigned long long>(wire), seconds, static_cast<double>(records) / seconds,
       preload ? " preload=1" : "");
   close(fd);
   return 0;

@@ -51,8 +51,8 @@ constexpr GzipImpl kAllImpls[] = {GzipImpl::kIsal, GzipImpl::kLibdeflate, GzipIm
 class GzipTest : public ::testing::TestWithParam<GzipImpl> {};
 
 INSTANTIATE_TEST_SUITE_P(AllImpls, GzipTest, ::testing::ValuesIn(kAllImpls),
-                         [](const auto& info) -> std::string {
-                           switch (info.param) {
+                         [](const auto& param_info) -> std::string {
+                           switch (param_info.param) {
                              case GzipImpl::kIsal:
                                return "isal";
                              case GzipImpl::kLibdeflate:

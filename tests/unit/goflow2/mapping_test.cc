@@ -189,8 +189,8 @@ class MappingTest : public ::testing::TestWithParam<JsonParserKind> {
 
 INSTANTIATE_TEST_SUITE_P(BothParsers, MappingTest,
                          ::testing::Values(JsonParserKind::kSimdjson, JsonParserKind::kRapidjson),
-                         [](const auto& info) {
-                           return info.param == JsonParserKind::kSimdjson ? "simdjson"
+                         [](const auto& param_info) {
+                           return param_info.param == JsonParserKind::kSimdjson ? "simdjson"
                                                                           : "rapidjson";
                          });
 
@@ -874,9 +874,9 @@ std::vector<std::string> FixtureLines() {
 
 std::string Mutate(std::string s, std::mt19937_64& rng) {
   static const std::string kInteresting = [] {
-    std::string s = "\"{}[],:-.0123456789eE+\\ \t\r\xff\x80\xc3\xa9|aAtfnul";
-    s.push_back('\0');
-    return s;
+    std::string chars = "\"{}[],:-.0123456789eE+\\ \t\r\xff\x80\xc3\xa9|aAtfnul";
+    chars.push_back('\0');
+    return chars;
   }();
   auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
   const int rounds = 1 + static_cast<int>(pick(3));

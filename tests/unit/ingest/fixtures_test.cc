@@ -135,8 +135,8 @@ class FixturesTest : public ::testing::TestWithParam<JsonParserKind> {
 
 INSTANTIATE_TEST_SUITE_P(BothParsers, FixturesTest,
                          ::testing::Values(JsonParserKind::kSimdjson, JsonParserKind::kRapidjson),
-                         [](const auto& info) {
-                           return info.param == JsonParserKind::kSimdjson ? "simdjson"
+                         [](const auto& param_info) {
+                           return param_info.param == JsonParserKind::kSimdjson ? "simdjson"
                                                                           : "rapidjson";
                          });
 

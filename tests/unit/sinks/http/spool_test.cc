@@ -150,7 +150,7 @@ TEST(BatchFileTest, SingleByteChangesAreDataLoss) {
   // every kind of single-byte change must be caught; the masks are a sample.
   const std::string file = EncodeBatchFile(MakeBatch(7, 4, true), "note");
   for (size_t pos = 0; pos < file.size(); ++pos) {
-    for (unsigned char mask : {0x01, 0x80, 0xff, 0x5a}) {
+    for (const int mask : {0x01, 0x80, 0xff, 0x5a}) {
       std::string bad = file;
       bad[pos] = static_cast<char>(bad[pos] ^ mask);
       absl::StatusOr<StoredBatch> got = DecodeBatchFile(bad);
