@@ -26,10 +26,10 @@
 #include "bench/bench_support.h"
 #include "pipeline/bounded_queue.h"
 #include "stages/encode/batch.h"
-#include "stages/ingest/chunk_stages.h"
-#include "stages/flows/flow_record_json.h"
 #include "stages/encode/gzip.h"
+#include "stages/flows/flow_record_json.h"
 #include "stages/goflow2/line_parser.h"
+#include "stages/ingest/chunk_stages.h"
 
 namespace nf2::bench {
 namespace {

@@ -5,10 +5,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "pipeline/absl_compat.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/reader.h"
 #include "simdjson.h"
-#include "pipeline/absl_compat.h"
 
 namespace nf2 {
 namespace {

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 
-
 namespace nf2 {
 
 GeneratorSource::GeneratorSource(GeneratorSourceOptions options,

@@ -279,7 +279,8 @@ TEST(BatchEncoderTest, RandomConfigurationsKeepEveryInvariant) {
     BatchLimits limits;
     limits.max_records = std::clamp<size_t>(log_uniform(1, 10000), 1, 10000);
     const size_t min_wire = ExpectedEnvelope(JsonEscape(collector_id)).size() + kMaxFragment;
-    limits.max_wire_bytes = std::clamp<size_t>(log_uniform(static_cast<double>(min_wire), 5 * kMiB), min_wire, 5 * kMiB);
+    limits.max_wire_bytes = std::clamp<size_t>(log_uniform(static_cast<double>(min_wire), 5 * kMiB),
+                                               min_wire, 5 * kMiB);
     // Often right at the minimum, where one record barely fits.
     if (rng() % 6 == 0) limits.max_wire_bytes = min_wire + uniform(0, 10);
     limits.gzip_threshold = uniform(0, 2 * limits.max_wire_bytes);

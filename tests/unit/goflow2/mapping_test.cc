@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "tests/support/fixtures.h"
 #include "stages/flows/flow_record.h"
 #include "stages/flows/flow_record_json.h"
 #include "stages/goflow2/line_parser.h"
 #include "stages/goflow2/record_builder.h"
+#include "tests/support/fixtures.h"
 
 namespace nf2 {
 namespace {
@@ -191,7 +191,7 @@ INSTANTIATE_TEST_SUITE_P(BothParsers, MappingTest,
                          ::testing::Values(JsonParserKind::kSimdjson, JsonParserKind::kRapidjson),
                          [](const auto& param_info) {
                            return param_info.param == JsonParserKind::kSimdjson ? "simdjson"
-                                                                          : "rapidjson";
+                                                                                : "rapidjson";
                          });
 
 // --- §1/§2: the documented example ----------------------------------------
@@ -917,7 +917,8 @@ std::string Mutate(std::string s, std::mt19937_64& rng) {
 
 TEST(ParsersAgree, OnMutatedFixtureLines) {
   std::vector<std::string> seeds = FixtureLines();
-  ASSERT_GE(seeds.size(), 40u) << "fixture " << testing::FixturePath("goflow2/sample.jsonl") << " is missing lines";
+  ASSERT_GE(seeds.size(), 40u) << "fixture " << testing::FixturePath("goflow2/sample.jsonl")
+                               << " is missing lines";
   seeds.push_back(kContractLine);
   seeds.push_back(Obj::Base().Set("in_if", "5").Set("out_if", "4294967295").Str());
   seeds.push_back(Obj::Base().Set("proto", "17").Set("src_addr", Q("::ffff:1.2.3.4")).Str());
