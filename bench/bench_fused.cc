@@ -143,15 +143,17 @@ int main(int argc, char** argv) {
   }
 
   std::vector<std::unique_ptr<FusedLoop>> loops;
+  loops.reserve(threads);
   for (int t = 0; t < threads; ++t)
     loops.push_back(std::make_unique<FusedLoop>(batch_size, gzip_impl, 1));
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> workers;
+  workers.reserve(threads);
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       if (preload) {
-        const size_t b = static_cast<size_t>(bounds[t]);
-        const size_t e = static_cast<size_t>(bounds[t + 1]);
+        const auto b = static_cast<size_t>(bounds[t]);
+        const auto e = static_cast<size_t>(bounds[t + 1]);
         loops[t]->Feed(data.data() + b, e - b, data.size() - b);
         loops[t]->Finish();
       } else {

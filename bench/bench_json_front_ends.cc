@@ -189,7 +189,7 @@ simdjson::error_code CheckContainer(od::value& v, bool raw_strings) {
     SIMDJSON_TRY(v.get_array().get(arr));
     for (auto element : arr) {
       od::value e;
-      SIMDJSON_TRY(std::move(element).get(e));
+      SIMDJSON_TRY(element.get(e));
       SIMDJSON_TRY(CheckValue(e, raw_strings));
     }
     return simdjson::SUCCESS;

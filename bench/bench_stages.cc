@@ -190,7 +190,7 @@ void BM_BatchEncode(benchmark::State& state, bool gzip, GzipImpl impl, int level
       }
       encoder.Append(batch.get(), fragment);
     }
-    const int64_t records = static_cast<int64_t>(batch->records());
+    const auto records = static_cast<int64_t>(batch->records());
     body_bytes += static_cast<int64_t>(batch->body.size());
     encoder.Seal(std::move(batch), &sealed);
     for (const auto& b : sealed) {

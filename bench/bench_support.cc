@@ -2,12 +2,12 @@
 
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 
 #include "stages/flows/flow_record.h"
 #include "stages/flows/flow_record_json.h"
@@ -33,7 +33,7 @@ std::string Quote(const std::string& s) {
 }
 
 constexpr char kPrefix[] = "{\"records\":[";
-constexpr char kSuffix[] = "],\"collector_id\":\"gw-local\",\"format\":\"flows.v1\"}";
+constexpr char kSuffix[] = R"(],"collector_id":"gw-local","format":"flows.v1"})";
 constexpr size_t kGzipThreshold = 51200;
 
 }  // namespace
@@ -123,7 +123,7 @@ std::string GenerateCorpus(uint64_t records, uint64_t seed) {
   std::string out;
   out.reserve(records * 1100);
   char buf[1 << 16];
-  size_t got;
+  size_t got = 0;
   while ((got = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, got);
   const int rc = pclose(p);
   if (rc != 0) Die("flowgen failed: " + cmd);

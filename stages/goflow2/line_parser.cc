@@ -303,7 +303,7 @@ ParseResult ParseGoflow2Line(LineParser& parser, std::string_view line, size_t r
     r.error = "not a JSON object (no '{' and no container-log prefix)";
     return r;
   }
-  const size_t offset = static_cast<size_t>(json.data() - line.data());
+  const auto offset = static_cast<size_t>(json.data() - line.data());
   return parser.ParseJson(json, readable - offset, out);
 }
 

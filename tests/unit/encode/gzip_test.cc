@@ -20,9 +20,9 @@ std::string MakeInput(size_t size, uint64_t seed) {
   std::string s;
   s.reserve(size);
   while (s.size() < size) {
-    s += "{\"ts\":" + std::to_string(1755245595 + rng() % 1000) + ",\"src_ip\":\"10." +
-         std::to_string(rng() % 256) + "." + std::to_string(rng() % 256) +
-         ".1\",\"bytes\":" + std::to_string(rng()) + "},";
+    s += "{\"ts\":" + std::to_string(1755245595 + rng() % 1000) + R"(,"src_ip":"10.)" +
+         std::to_string(rng() % 256) + "." + std::to_string(rng() % 256) + R"(.1","bytes":)" +
+         std::to_string(rng()) + "},";
     const size_t noise = rng() % 32;
     for (size_t i = 0; i < noise; ++i) s.push_back(static_cast<char>(rng()));
   }
@@ -117,7 +117,7 @@ TEST_P(GzipTest, CompressorIsReusable) {
   // Growing, then small again, then incompressible: scratch buffers are reused.
   std::vector<std::string> inputs;
   for (uint64_t seed = 0; seed < 5; ++seed) inputs.push_back(MakeInput(1000 + 50000 * seed, seed));
-  inputs.push_back("tiny");
+  inputs.emplace_back("tiny");
   inputs.push_back(RandomBytes(150000, 7));
   inputs.push_back(MakeInput(3000, 8));
   for (size_t seed = 0; seed < inputs.size(); ++seed) {

@@ -113,8 +113,8 @@ struct Want {
 
   std::string Str() const {
     std::ostringstream o;
-    o << "{\"ts\":" << ts << ",\"src_ip\":\"" << src << "\",\"dst_ip\":\"" << dst
-      << "\",\"src_port\":" << src_port << ",\"dst_port\":" << dst_port << ",\"proto\":" << proto
+    o << "{\"ts\":" << ts << R"(,"src_ip":")" << src << R"(","dst_ip":")" << dst
+      << R"(","src_port":)" << src_port << ",\"dst_port\":" << dst_port << ",\"proto\":" << proto
       << ",\"bytes\":" << bytes << ",\"packets\":" << packets;
     if (in_if) o << ",\"ingress_if\":" << in_if;
     if (out_if) o << ",\"egress_if\":" << out_if;
@@ -853,9 +853,9 @@ TEST(ParsersAgree, OnEdgeCases) {
       "\xef\xbb\xbf" + Obj::Base().Str(),  // UTF-8 BOM
       "{\"a\":1,}",
       "{,}",
-      "{\"src_addr\":\"10.0.0.1\" \"dst_addr\":\"10.0.0.2\"}",
+      R"({"src_addr":"10.0.0.1" "dst_addr":"10.0.0.2"})",
       "{'src_addr':'10.0.0.1','dst_addr':'10.0.0.2'}",
-      "{\"src_addr\":\"10.0.0.1\",\"dst_addr\":\"10.0.0.2\"}",
+      R"({"src_addr":"10.0.0.1","dst_addr":"10.0.0.2"})",
   };
   for (const std::string& line : lines) {
     Outcome a = ParseLine(*simd, line);
@@ -919,7 +919,7 @@ TEST(ParsersAgree, OnMutatedFixtureLines) {
   std::vector<std::string> seeds = FixtureLines();
   ASSERT_GE(seeds.size(), 40u) << "fixture " << testing::FixturePath("goflow2/sample.jsonl")
                                << " is missing lines";
-  seeds.push_back(kContractLine);
+  seeds.emplace_back(kContractLine);
   seeds.push_back(Obj::Base().Set("in_if", "5").Set("out_if", "4294967295").Str());
   seeds.push_back(Obj::Base().Set("proto", "17").Set("src_addr", Q("::ffff:1.2.3.4")).Str());
 
