@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
   }
   if (path.empty() || threads < 1 || batch_size < 1) Usage();
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  struct stat st;
+  struct stat st {};
   if (fd < 0 || fstat(fd, &st) != 0) {
     std::perror(path.c_str());
     return 1;

@@ -98,6 +98,8 @@ constexpr std::string_view kBadUtf8[] = {
 };
 constexpr std::string_view kLogMessages[] = {
     R"(level=info msg="starting GoFlow2")",
+    // One message, split over two lines.
+    // NOLINTNEXTLINE(bugprone-suspicious-missing-comma)
     R"(level=info msg="starting collection" blocking=false count=1 hostname= port=2055 )"
     R"(queue_size=1000000 scheme=netflow workers=2)",
     R"(level=warning msg="error processing packet" error="netflow: template 260 not found")",
@@ -121,7 +123,7 @@ const FlowGenerator::Proto FlowGenerator::kProtos[] = {
 };
 const size_t FlowGenerator::kNumProtos = Size(FlowGenerator::kProtos);
 
-Rng::Rng(uint64_t seed) {
+Rng::Rng(uint64_t seed) : s_{} {
   uint64_t x = seed;
   for (uint64_t& s : s_) {
     uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
@@ -135,10 +137,8 @@ FlowGenerator::FlowGenerator(const GeneratorOptions& options)
     : rng_(options.seed),
       junk_ratio_(options.junk_ratio),
       docker_prefix_(options.docker_prefix),
-      clock_ns_(0) {
-  // Around 2025-08-19, like the fixture, shifted by up to a day per seed.
-  clock_ns_ = 1'755'600'000 * kNsPerSec + rng_.Below(86'400 * kNsPerSec);
-}
+      // Around 2025-08-19, like the fixture, shifted by up to a day per seed.
+      clock_ns_(1'755'600'000 * kNsPerSec + rng_.Below(86'400 * kNsPerSec)) {}
 
 const FlowGenerator::Proto* FlowGenerator::PickProto() {
   uint64_t r = rng_.Below(1000);

@@ -27,10 +27,11 @@ constexpr uint16_t kServicePorts[] = {443, 80, 53, 22, 123, 8080, 25, 3306};
 }  // namespace
 
 NetflowV5Generator::NetflowV5Generator(uint64_t seed, int flows_per_packet)
-    : rng_(seed), flows_(flows_per_packet), flow_sequence_(0) {
-  engine_type_ = static_cast<uint8_t>(rng_.Below(2));
-  engine_id_ = static_cast<uint8_t>(rng_.Below(256));
-}
+    : rng_(seed),
+      flows_(flows_per_packet),
+      // In declaration order: the same two draws as always, type first.
+      engine_type_(static_cast<uint8_t>(rng_.Below(2))),
+      engine_id_(static_cast<uint8_t>(rng_.Below(256))) {}
 
 size_t NetflowV5Generator::BuildPacket(uint8_t* out, uint32_t sys_uptime_ms, uint32_t unix_secs,
                                        uint32_t unix_nsecs) {

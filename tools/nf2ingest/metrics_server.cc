@@ -6,7 +6,8 @@
 namespace nf2 {
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
-    const std::string& host, int port, pipeline::MetricsRegistry* registry, HealthFn healthy) {
+    const std::string& host, int port, pipeline::MetricsRegistry* registry,
+    const HealthFn& healthy) {
   std::unique_ptr<MetricsServer> s(new MetricsServer());
   s->server_ = std::make_unique<httplib::Server>();
   s->server_->Get("/metrics", [registry](const httplib::Request&, httplib::Response& res) {

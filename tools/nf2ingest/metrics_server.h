@@ -27,8 +27,10 @@ class MetricsServer {
   // failure is an error (the caller treats it as bad configuration).
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& host, int port,
                                                               pipeline::MetricsRegistry* registry,
-                                                              HealthFn healthy);
+                                                              const HealthFn& healthy);
   ~MetricsServer();  // stops and joins
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
 
   int port() const { return port_; }
 

@@ -95,7 +95,7 @@ std::string MakeFragment(uint64_t n, size_t size, bool random_pad, std::mt19937_
 
 struct Limits {
   BatchLimits limits;
-  size_t batch_size;
+  size_t batch_size = 0;
 };
 
 // Everything that must hold for one sealed batch. Returns its records.

@@ -156,7 +156,7 @@ TEST(GzipLevelTest, ImplFromName) {
 TEST(GunzipTest, RejectsGarbage) {
   for (const std::string& bad :
        {std::string(""), std::string("not gzip at all"), std::string(1000, '\0'),
-        std::string("\x1f\x8b"), std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"),
+        std::string("\x1f\x8b"), std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10),
         MakeInput(4096, 9)}) {
     EXPECT_FALSE(Gunzip(bad).ok()) << "size " << bad.size();
   }
