@@ -51,6 +51,14 @@ for f in "${files[@]}"; do
 done
 ((${#sources[@]})) || { echo "lint: no sources for clang-tidy"; exit 0; }
 
+# A .clang-tidy that does not parse makes clang-tidy fall back to its default
+# checks and pass: refuse to go on.
+if clang-tidy-14 --dump-config "${sources[0]}" -- 2>&1 >/dev/null | grep -q 'error'; then
+  clang-tidy-14 --dump-config "${sources[0]}" -- >/dev/null
+  echo "lint: .clang-tidy does not parse (above)" >&2
+  exit 1
+fi
+
 cmake --preset lint -B "$lint_dir" >/dev/null
 db=$lint_dir/compile_commands.json
 [ -f "$db" ] || { echo "lint: $db was not written" >&2; exit 1; }
