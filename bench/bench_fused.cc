@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
   }
   if (path.empty() || threads < 1 || batch_size < 1) Usage();
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  struct stat st;
+  struct stat st {};
   if (fd < 0 || fstat(fd, &st) != 0) {
     std::perror(path.c_str());
     return 1;
@@ -143,15 +143,17 @@ int main(int argc, char** argv) {
   }
 
   std::vector<std::unique_ptr<FusedLoop>> loops;
+  loops.reserve(threads);
   for (int t = 0; t < threads; ++t)
     loops.push_back(std::make_unique<FusedLoop>(batch_size, gzip_impl, 1));
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> workers;
+  workers.reserve(threads);
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       if (preload) {
-        const size_t b = static_cast<size_t>(bounds[t]);
-        const size_t e = static_cast<size_t>(bounds[t + 1]);
+        const auto b = static_cast<size_t>(bounds[t]);
+        const auto e = static_cast<size_t>(bounds[t + 1]);
         loops[t]->Feed(data.data() + b, e - b, data.size() - b);
         loops[t]->Finish();
       } else {
@@ -172,7 +174,7 @@ int main(int argc, char** argv) {
       "fused threads=%d records=%llu batches=%llu wire_bytes=%llu seconds=%.4f "
       "records_per_s=%.0f%s\n",
       threads, static_cast<unsigned long long>(records), static_cast<unsigned long long>(batches),
-      static_cast<unsigned long long>(wire), seconds, records / seconds,
+      static_cast<unsigned long long>(wire), seconds, static_cast<double>(records) / seconds,
       preload ? " preload=1" : "");
   close(fd);
   return 0;

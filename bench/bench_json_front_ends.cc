@@ -189,7 +189,7 @@ simdjson::error_code CheckContainer(od::value& v, bool raw_strings) {
     SIMDJSON_TRY(v.get_array().get(arr));
     for (auto element : arr) {
       od::value e;
-      SIMDJSON_TRY(std::move(element).get(e));
+      SIMDJSON_TRY(element.get(e));
       SIMDJSON_TRY(CheckValue(e, raw_strings));
     }
     return simdjson::SUCCESS;
@@ -247,7 +247,6 @@ void RunFrontEnd(benchmark::State& state, Parse parse) {
   const Lines& lines = TheLines();
   Mapped m;
   int64_t records = 0;
-  double seconds = 0;
   size_t i = 0;
   for (auto _ : state) {
     const double t0 = ThreadCpuSeconds();
@@ -261,7 +260,6 @@ void RunFrontEnd(benchmark::State& state, Parse parse) {
     }
     const double dt = ThreadCpuSeconds() - t0;
     state.SetIterationTime(dt);
-    seconds += dt;
     records += 256;
   }
   benchmark::DoNotOptimize(m);

@@ -13,10 +13,10 @@
 #include <thread>
 
 #include "bench/bench_support.h"
+#include "pipeline/log.h"
 #include "pipeline/outcomes.h"
 #include "pipeline/shutdown.h"
 #include "stages/ingest/ingest_pipeline.h"
-#include "pipeline/log.h"
 
 namespace nf2::bench {
 namespace {

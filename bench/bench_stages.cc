@@ -26,10 +26,10 @@
 #include "bench/bench_support.h"
 #include "pipeline/bounded_queue.h"
 #include "stages/encode/batch.h"
-#include "stages/ingest/chunk_stages.h"
-#include "stages/flows/flow_record_json.h"
 #include "stages/encode/gzip.h"
+#include "stages/flows/flow_record_json.h"
 #include "stages/goflow2/line_parser.h"
+#include "stages/ingest/chunk_stages.h"
 
 namespace nf2::bench {
 namespace {
@@ -190,7 +190,7 @@ void BM_BatchEncode(benchmark::State& state, bool gzip, GzipImpl impl, int level
       }
       encoder.Append(batch.get(), fragment);
     }
-    const int64_t records = static_cast<int64_t>(batch->records());
+    const auto records = static_cast<int64_t>(batch->records());
     body_bytes += static_cast<int64_t>(batch->body.size());
     encoder.Seal(std::move(batch), &sealed);
     for (const auto& b : sealed) {

@@ -2,12 +2,12 @@
 
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 
 #include "stages/flows/flow_record.h"
 #include "stages/flows/flow_record_json.h"
@@ -33,19 +33,19 @@ std::string Quote(const std::string& s) {
 }
 
 constexpr char kPrefix[] = "{\"records\":[";
-constexpr char kSuffix[] = "],\"collector_id\":\"gw-local\",\"format\":\"flows.v1\"}";
+constexpr char kSuffix[] = R"(],"collector_id":"gw-local","format":"flows.v1"})";
 constexpr size_t kGzipThreshold = 51200;
 
 }  // namespace
 
 double ThreadCpuSeconds() {
-  timespec ts;
+  timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 double ProcessCpuSeconds() {
-  timespec ts;
+  timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
@@ -98,7 +98,7 @@ uint64_t EnvU64(const char* name, uint64_t fallback) {
   const char* v = std::getenv(name);
   if (v == nullptr || *v == '\0') return fallback;
   char* end = nullptr;
-  const unsigned long long n = std::strtoull(v, &end, 10);
+  const uint64_t n = std::strtoull(v, &end, 10);
   if (end == v || *end != '\0') Die(std::string("bad value for ") + name + ": " + v);
   return n;
 }
@@ -123,7 +123,7 @@ std::string GenerateCorpus(uint64_t records, uint64_t seed) {
   std::string out;
   out.reserve(records * 1100);
   char buf[1 << 16];
-  size_t got;
+  size_t got = 0;
   while ((got = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, got);
   const int rc = pclose(p);
   if (rc != 0) Die("flowgen failed: " + cmd);
@@ -133,9 +133,9 @@ std::string GenerateCorpus(uint64_t records, uint64_t seed) {
 std::string CorpusFile(uint64_t records, uint64_t seed) {
   const char* tmp = std::getenv("TMPDIR");
   const std::string dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
-  const std::string path =
+  std::string path =
       dir + "/nf2-bench-corpus-" + std::to_string(records) + "-" + std::to_string(seed) + ".jsonl";
-  struct stat st;
+  struct stat st {};
   if (stat(path.c_str(), &st) == 0 && st.st_size > 0) return path;
   // Written under a private name and renamed, so a concurrent run never reads
   // a half-written file.
@@ -174,9 +174,9 @@ std::vector<std::unique_ptr<LineChunk>> SplitIntoChunks(std::string_view lines,
 FusedLoop::FusedLoop(size_t batch_size, GzipImpl gzip_impl, int gzip_level)
     : batch_size_(batch_size),
       parser_(MakeLineParser(JsonParserKind::kSimdjson)),
-      gzip_(MakeGzipCompressor(gzip_impl, gzip_level)) {
+      gzip_(MakeGzipCompressor(gzip_impl, gzip_level)),
+      body_(kPrefix) {
   body_.reserve(batch_size * 256 + 128);
-  body_ = kPrefix;
 }
 
 void FusedLoop::Feed(const char* data, size_t size, size_t readable) {

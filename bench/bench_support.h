@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
-#include "stages/flows/chunks.h"
 #include "stages/encode/gzip.h"
+#include "stages/flows/chunks.h"
 #include "stages/goflow2/line_parser.h"
 
 namespace nf2::bench {

@@ -6,12 +6,15 @@
 #   3. libFuzzer build (clang-14, ASan + UBSan): every target in tests/fuzz,
 #      run for a short while on a copy of its seed corpus (tests/fuzz/corpus/).
 # Any failure, sanitizer report or fuzzer finding fails the script. Each build
-# compiles only the targets its step runs.
+# compiles only the targets its step runs. The builds are CMakePresets.json's
+# asan, tsan and fuzz configure presets (`cmake --preset asan` reproduces one
+# by hand, in build-asan).
 #
 # Environment (all optional):
 #   NF2_HARDENING_BUILD_PREFIX  build dirs are <prefix>asan, <prefix>tsan and
 #                               <prefix>fuzz (default: build-, in the project
-#                               root, which .gitignore covers)
+#                               root, which .gitignore covers; the presets'
+#                               own binaryDir); given to `cmake --preset` as -B
 #   NF2_HARDENING_STEPS         which steps to run (default: "asan tsan fuzz")
 #   NF2_FUZZ_SECONDS            seconds per fuzz target (default: 30)
 #   NF2_TSAN_REPEAT             runs of each TSan test (default: 3)
@@ -106,10 +109,6 @@ called_from_lib:libcpp-httplib.so
 EOF
 }
 
-# Sanitizer builds at -O1 with line tables only: 2-3x faster to compile than
-# the default -O2 -g, and -O1 is what the sanitizers recommend for reports.
-build_type=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG")
-
 symbolizer=""
 for s in llvm-symbolizer llvm-symbolizer-14 /usr/lib/llvm-14/bin/llvm-symbolizer; do
   if command -v "$s" >/dev/null 2>&1; then
@@ -121,7 +120,7 @@ done
 # --- 1. ASan + UBSan ---------------------------------------------------------
 if want asan; then
   header "ASan+UBSan: configure and build"
-  cmake -S . -B "$asan_dir" "${build_type[@]}" -DNF2_SANITIZE=ON -DNF2_BUILD_BENCH=OFF >/dev/null
+  cmake --preset asan -B "$asan_dir" >/dev/null
   write_suppressions "$asan_dir"
   # With benchmarks off, every target is a test or a program the integration
   # tests run: build them all.
@@ -139,7 +138,7 @@ fi
 # --- 2. TSan -----------------------------------------------------------------
 if want tsan; then
   header "TSan: configure and build"
-  cmake -S . -B "$tsan_dir" "${build_type[@]}" -DNF2_TSAN=ON -DNF2_BUILD_BENCH=OFF >/dev/null
+  cmake --preset tsan -B "$tsan_dir" >/dev/null
   write_suppressions "$tsan_dir"
   # sender_test depends on ingest-sink (the server it runs), built too.
   cmake --build "$tsan_dir" -j"$jobs" --target pipeline_test ack_tracker_test sender_test
@@ -155,8 +154,7 @@ fi
 # --- 3. libFuzzer ------------------------------------------------------------
 if want fuzz; then
   header "fuzz: configure and build (clang-14)"
-  cmake -S . -B "$fuzz_dir" "${build_type[@]}" -DCMAKE_CXX_COMPILER=clang++-14 -DNF2_FUZZ=ON \
-    -DNF2_BUILD_TESTS=OFF -DNF2_BUILD_BENCH=OFF >/dev/null
+  cmake --preset fuzz -B "$fuzz_dir" >/dev/null
   write_suppressions "$fuzz_dir"
   cmake --build "$fuzz_dir" -j"$jobs" --target fuzzers
   done_step

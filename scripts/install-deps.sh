@@ -13,6 +13,9 @@ packages=(
   # scripts/ci-hardening.sh: libFuzzer targets (clang + its runtimes) and
   # llvm-symbolizer for readable sanitizer stack traces.
   clang-14 libclang-rt-14-dev llvm-14
+  # scripts/lint.sh: the format check and clang-tidy (run-clang-tidy-14 comes
+  # with clang-tidy-14).
+  clang-format-14 clang-tidy-14
 )
 missing=()
 for p in "${packages[@]}"; do

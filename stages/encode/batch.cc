@@ -12,7 +12,7 @@ BatchEncoder::BatchEncoder(BatchLimits limits, std::string_view collector_id,
                            std::atomic<uint64_t>* next_id)
     : limits_(limits),
       prefix_("{\"records\":["),
-      suffix_("],\"collector_id\":\"" + JsonEscape(collector_id) + "\",\"format\":\"flows.v1\"}"),
+      suffix_(R"(],"collector_id":")" + JsonEscape(collector_id) + R"(","format":"flows.v1"})"),
       compressor_(std::move(compressor)),
       next_id_(next_id) {
   // Without gzip the body is what goes on the wire, so it is capped by the

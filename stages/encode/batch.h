@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "stages/encode/gzip.h"
 #include "pipeline/json_escape.h"
+#include "stages/encode/gzip.h"
 
 namespace nf2 {
 

@@ -44,6 +44,8 @@ class LibdeflateCompressor final : public GzipCompressor {
  public:
   explicit LibdeflateCompressor(int level) : c_(libdeflate_alloc_compressor(level)) {}
   ~LibdeflateCompressor() override { libdeflate_free_compressor(c_); }
+  LibdeflateCompressor(const LibdeflateCompressor&) = delete;
+  LibdeflateCompressor& operator=(const LibdeflateCompressor&) = delete;
 
   absl::Status Compress(std::string_view in, std::string* out) override {
     if (!c_) return absl::InternalError("libdeflate_alloc_compressor failed");
@@ -92,7 +94,7 @@ class IsalCompressor final : public GzipCompressor {
         scratch_.reset(new uint8_t[bound]);
         scratch_size_ = bound;
       }
-      isal_zstream zs;
+      isal_zstream zs;  // NOLINT(cppcoreguidelines-pro-type-member-init): the init call sets it
       isal_deflate_stateless_init(&zs);
       zs.level = static_cast<uint32_t>(level_);
       zs.level_buf = level_buf_.get();

@@ -8,9 +8,9 @@ namespace nf2 {
 namespace {
 
 constexpr char kTs[] = "{\"ts\":";
-constexpr char kSrcIp[] = ",\"src_ip\":\"";
-constexpr char kDstIp[] = "\",\"dst_ip\":\"";
-constexpr char kSrcPort[] = "\",\"src_port\":";
+constexpr char kSrcIp[] = R"(,"src_ip":")";
+constexpr char kDstIp[] = R"(","dst_ip":")";
+constexpr char kSrcPort[] = R"(","src_port":)";
 constexpr char kDstPort[] = ",\"dst_port\":";
 constexpr char kProto[] = ",\"proto\":";
 constexpr char kBytes[] = ",\"bytes\":";

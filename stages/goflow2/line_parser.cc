@@ -5,10 +5,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "pipeline/absl_compat.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/reader.h"
 #include "simdjson.h"
-#include "pipeline/absl_compat.h"
 
 namespace nf2 {
 namespace {
@@ -303,7 +303,7 @@ ParseResult ParseGoflow2Line(LineParser& parser, std::string_view line, size_t r
     r.error = "not a JSON object (no '{' and no container-log prefix)";
     return r;
   }
-  const size_t offset = static_cast<size_t>(json.data() - line.data());
+  const auto offset = static_cast<size_t>(json.data() - line.data());
   return parser.ParseJson(json, readable - offset, out);
 }
 

@@ -170,7 +170,7 @@ void RecordBuilder::OnString(Field field, std::string_view value) {
       SetAddress(field, &rec_.dst_ip, value);
       break;
     case Field::kProto: {
-      uint64_t number;
+      uint64_t number = 0;
       if (ParseDecimalUint(value, &number)) {  // goflow2 with custom mappings
         OnUnsigned(field, number);
         return;

@@ -98,6 +98,8 @@ constexpr std::string_view kBadUtf8[] = {
 };
 constexpr std::string_view kLogMessages[] = {
     R"(level=info msg="starting GoFlow2")",
+    // One message, split over two lines.
+    // NOLINTNEXTLINE(bugprone-suspicious-missing-comma)
     R"(level=info msg="starting collection" blocking=false count=1 hostname= port=2055 )"
     R"(queue_size=1000000 scheme=netflow workers=2)",
     R"(level=warning msg="error processing packet" error="netflow: template 260 not found")",
@@ -121,7 +123,7 @@ const FlowGenerator::Proto FlowGenerator::kProtos[] = {
 };
 const size_t FlowGenerator::kNumProtos = Size(FlowGenerator::kProtos);
 
-Rng::Rng(uint64_t seed) {
+Rng::Rng(uint64_t seed) : s_{} {
   uint64_t x = seed;
   for (uint64_t& s : s_) {
     uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
@@ -135,16 +137,14 @@ FlowGenerator::FlowGenerator(const GeneratorOptions& options)
     : rng_(options.seed),
       junk_ratio_(options.junk_ratio),
       docker_prefix_(options.docker_prefix),
-      clock_ns_(0) {
-  // Around 2025-08-19, like the fixture, shifted by up to a day per seed.
-  clock_ns_ = 1'755'600'000 * kNsPerSec + rng_.Below(86'400 * kNsPerSec);
-}
+      // Around 2025-08-19, like the fixture, shifted by up to a day per seed.
+      clock_ns_(1'755'600'000 * kNsPerSec + rng_.Below(86'400 * kNsPerSec)) {}
 
 const FlowGenerator::Proto* FlowGenerator::PickProto() {
   uint64_t r = rng_.Below(1000);
-  for (size_t i = 0; i < kNumProtos; ++i) {
-    if (r < kProtos[i].weight) return &kProtos[i];
-    r -= kProtos[i].weight;
+  for (const auto& proto : kProtos) {
+    if (r < proto.weight) return &proto;
+    r -= proto.weight;
   }
   return &kProtos[0];
 }
@@ -173,7 +173,7 @@ void FlowGenerator::PickPorts(Flow& f) {
     f.dst_port = static_cast<uint32_t>(rng_.Below(65536));
   } else {
     const uint32_t edge = rng_.Chance(500) ? 0 : 65535;
-    const uint32_t other = static_cast<uint32_t>(rng_.Below(65536));
+    const auto other = static_cast<uint32_t>(rng_.Below(65536));
     const bool src = rng_.Chance(500);
     f.src_port = src ? edge : other;
     f.dst_port = src ? other : edge;
@@ -313,7 +313,7 @@ void FlowGenerator::MakeFlow(Flow& f) {
   const uint64_t as_bits = rng_.Next();
   f.src_as = as_bits & 0xffff;
   f.dst_as = (as_bits >> 16) & 0xffff;
-  const uint32_t next_hop = static_cast<uint32_t>(as_bits >> 32);
+  const auto next_hop = static_cast<uint32_t>(as_bits >> 32);
   f.next_hop_len = FormatIpv4(next_hop, f.next_hop);
 
   std::memcpy(f.src_net, kInvalidPrefix.data(), kInvalidPrefix.size());
@@ -322,7 +322,7 @@ void FlowGenerator::MakeFlow(Flow& f) {
   f.dst_net_len = kInvalidPrefix.size();
   if (!f.ipv6 && rng_.Chance(100)) {
     // A routed prefix for the next hop, e.g. "4.0.0.0/6" as in the fixture.
-    const unsigned bits_len = static_cast<unsigned>(rng_.Range(6, 24));
+    const auto bits_len = static_cast<unsigned>(rng_.Range(6, 24));
     const uint32_t net = next_hop & ~((1U << (32 - bits_len)) - 1);
     char* p = f.src_net + FormatIpv4(net, f.src_net);
     *p++ = '/';
@@ -441,8 +441,8 @@ char* FlowGenerator::WriteLogLine(char* p) {
   const uint64_t yoe = (doe - doe / 1460 + doe / 36'524 - doe / 146'096) / 365;
   const uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
   const uint64_t mp = (5 * doy + 2) / 153;
-  const unsigned day = static_cast<unsigned>(doy - (153 * mp + 2) / 5 + 1);
-  const unsigned month = static_cast<unsigned>(mp < 10 ? mp + 3 : mp - 9);
+  const auto day = static_cast<unsigned>(doy - (153 * mp + 2) / 5 + 1);
+  const auto month = static_cast<unsigned>(mp < 10 ? mp + 3 : mp - 9);
   const uint64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
 
   p = Put(p, "time=\"");
@@ -543,7 +543,7 @@ char* FlowGenerator::WriteLine(char* out, char** expected) {
 void FlowGenerator::AppendLine(std::string& out, std::string* expected) {
   const size_t old = out.size();
   out.resize(old + kMaxLineBytes);
-  char* end;
+  char* end = nullptr;
   if (expected != nullptr) {
     const size_t old_expected = expected->size();
     expected->resize(old_expected + kMaxExpectedBytes);

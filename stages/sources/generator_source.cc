@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-
+#include <utility>
 
 namespace nf2 {
 
@@ -14,7 +14,11 @@ GeneratorSource::GeneratorSource(GeneratorSourceOptions options,
                                  pipeline::Shutdown* shutdown,
                                  pipeline::Recycler<LineChunk>* recycler,
                                  pipeline::LogLinearHistogram* lag_us)
-    : options_(options), out_(out), shutdown_(shutdown), recycler_(recycler), lag_us_(lag_us) {}
+    : options_(std::move(options)),
+      out_(out),
+      shutdown_(shutdown),
+      recycler_(recycler),
+      lag_us_(lag_us) {}
 
 GeneratorStats GeneratorSource::stats() const {
   return {offered_.load(), generated_.load(), absl::Nanoseconds(elapsed_ns_.load())};

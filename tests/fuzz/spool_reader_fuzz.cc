@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // bytes replaced by the right CRC.
   if (size >= 4) {
     std::string fixed(bytes.substr(0, size - 4));
-    const uint32_t crc = static_cast<uint32_t>(
+    const auto crc = static_cast<uint32_t>(
         crc32_z(crc32_z(0, Z_NULL, 0), reinterpret_cast<const Bytef*>(fixed.data()), fixed.size()));
     for (int i = 0; i < 4; ++i) fixed.push_back(static_cast<char>((crc >> (8 * i)) & 0xff));
     Check(fixed);

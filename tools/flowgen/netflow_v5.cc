@@ -27,10 +27,11 @@ constexpr uint16_t kServicePorts[] = {443, 80, 53, 22, 123, 8080, 25, 3306};
 }  // namespace
 
 NetflowV5Generator::NetflowV5Generator(uint64_t seed, int flows_per_packet)
-    : rng_(seed), flows_(flows_per_packet), flow_sequence_(0) {
-  engine_type_ = static_cast<uint8_t>(rng_.Below(2));
-  engine_id_ = static_cast<uint8_t>(rng_.Below(256));
-}
+    : rng_(seed),
+      flows_(flows_per_packet),
+      // In declaration order: the same two draws as always, type first.
+      engine_type_(static_cast<uint8_t>(rng_.Below(2))),
+      engine_id_(static_cast<uint8_t>(rng_.Below(256))) {}
 
 size_t NetflowV5Generator::BuildPacket(uint8_t* out, uint32_t sys_uptime_ms, uint32_t unix_secs,
                                        uint32_t unix_nsecs) {
@@ -49,8 +50,8 @@ size_t NetflowV5Generator::BuildPacket(uint8_t* out, uint32_t sys_uptime_ms, uin
   for (int i = 0; i < flows_; ++i) {
     const uint64_t a = rng_.Next();
     const uint64_t b = rng_.Next();
-    uint32_t src = static_cast<uint32_t>(a);
-    uint32_t dst = static_cast<uint32_t>(a >> 32);
+    auto src = static_cast<uint32_t>(a);
+    auto dst = static_cast<uint32_t>(a >> 32);
     if (b & 1) src = 0x0a000000 | (src & 0x00ffffff);  // half the sources in 10/8
     const uint64_t r = rng_.Below(100);
     const uint32_t proto = r < 60 ? 6 : r < 90 ? 17 : r < 95 ? 1 : r < 97 ? 47 : r < 98 ? 50 : 132;
@@ -61,9 +62,9 @@ size_t NetflowV5Generator::BuildPacket(uint8_t* out, uint32_t sys_uptime_ms, uin
       dst_port = rng_.Chance(700) ? kServicePorts[rng_.Below(8)]
                                   : static_cast<uint32_t>(rng_.Below(65536));
     }
-    const uint32_t packets = static_cast<uint32_t>(rng_.Range(1, 5000));
+    const auto packets = static_cast<uint32_t>(rng_.Range(1, 5000));
     const uint32_t octets = packets * static_cast<uint32_t>(rng_.Range(40, 1500));
-    const uint32_t age = static_cast<uint32_t>(rng_.Range(1000, 10000));
+    const auto age = static_cast<uint32_t>(rng_.Range(1000, 10000));
     const uint32_t first = sys_uptime_ms > age ? sys_uptime_ms - age : 0;
     const uint32_t last = first + static_cast<uint32_t>(rng_.Below(sys_uptime_ms - first + 1));
 

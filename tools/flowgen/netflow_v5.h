@@ -27,7 +27,7 @@ class NetflowV5Generator {
  private:
   Rng rng_;
   int flows_;
-  uint32_t flow_sequence_;
+  uint32_t flow_sequence_ = 0;
   uint8_t engine_type_;
   uint8_t engine_id_;
 };

@@ -112,7 +112,7 @@ std::string LoadReportJson(const LoadReportInput& in, const pipeline::MetricsReg
                         f.offered_rps, f.achieved_rps);
   absl::StrAppendFormat(&s, "  \"requests_per_s\": {\"offered\": %.1f, \"achieved\": %.1f},\n",
                         f.offered_reqps, f.achieved_reqps);
-  absl::StrAppend(&s, "  \"records\": {\"offered\": ", in.generator.offered,
+  absl::StrAppend(&s, R"(  "records": {"offered": )", in.generator.offered,
                   ", \"generated\": ", in.generator.generated, ", \"delivered\": ", o.delivered,
                   ", \"rejected\": ", o.rejected, ", \"spooled\": ", o.spooled,
                   ", \"undelivered\": ", o.undelivered, "},\n");
@@ -124,7 +124,7 @@ std::string LoadReportJson(const LoadReportInput& in, const pipeline::MetricsReg
   absl::StrAppend(&s, "  \"generator_lag_ms\": ", Pcts(f.lag_us), ",\n");
   absl::StrAppend(&s, "  \"requests\": ", f.requests, ",\n  \"status_codes\": {", f.by_status_json,
                   "},\n  \"retries\": ", f.retries, ",\n  \"splits\": ", f.splits, ",\n");
-  absl::StrAppend(&s, "  \"bytes\": {\"raw\": ", f.raw_bytes, ", \"wire\": ", f.wire_bytes, "},\n");
+  absl::StrAppend(&s, R"(  "bytes": {"raw": )", f.raw_bytes, ", \"wire\": ", f.wire_bytes, "},\n");
   absl::StrAppend(&s, "  \"latency_ms\": ", Pcts(f.latency_us));
   if (in.ramp) {
     const auto steps = in.ramp->results();

@@ -75,13 +75,13 @@ std::unique_ptr<GzipCompressor> MakeCompressor(Codec codec, int level) {
 
 // The envelope docs/contract.md §3 shows, around zero records.
 std::string ExpectedEnvelope(const std::string& escaped_collector_id) {
-  return std::string("{\"records\":[") + "],\"collector_id\":\"" + escaped_collector_id +
-         "\",\"format\":\"flows.v1\"}";
+  return std::string("{\"records\":[") + R"(],"collector_id":")" + escaped_collector_id +
+         R"(","format":"flows.v1"})";
 }
 
 // {"ts":N,"pad":"..."} of exactly `size` bytes; compressible or not.
 std::string MakeFragment(uint64_t n, size_t size, bool random_pad, std::mt19937_64& rng) {
-  std::string head = "{\"ts\":" + std::to_string(n) + ",\"pad\":\"";
+  std::string head = "{\"ts\":" + std::to_string(n) + R"(,"pad":")";
   const std::string tail = "\"}";
   std::string s = head;
   static const char kAlphabet[] =
@@ -95,7 +95,7 @@ std::string MakeFragment(uint64_t n, size_t size, bool random_pad, std::mt19937_
 
 struct Limits {
   BatchLimits limits;
-  size_t batch_size;
+  size_t batch_size = 0;
 };
 
 // Everything that must hold for one sealed batch. Returns its records.
@@ -273,13 +273,14 @@ TEST(BatchEncoderTest, RandomConfigurationsKeepEveryInvariant) {
       return static_cast<size_t>(std::exp(d(rng)));
     };
     const std::string collector_id = CollectorIds()[rng() % CollectorIds().size()];
-    const Codec codec = static_cast<Codec>(rng() % 4);
+    const auto codec = static_cast<Codec>(rng() % 4);
     const int level = static_cast<int>(uniform(1, 9));
     const bool random_pad = rng() % 2 == 0;
     BatchLimits limits;
     limits.max_records = std::clamp<size_t>(log_uniform(1, 10000), 1, 10000);
     const size_t min_wire = ExpectedEnvelope(JsonEscape(collector_id)).size() + kMaxFragment;
-    limits.max_wire_bytes = std::clamp<size_t>(log_uniform(min_wire, 5 * kMiB), min_wire, 5 * kMiB);
+    limits.max_wire_bytes = std::clamp<size_t>(log_uniform(static_cast<double>(min_wire), 5 * kMiB),
+                                               min_wire, 5 * kMiB);
     // Often right at the minimum, where one record barely fits.
     if (rng() % 6 == 0) limits.max_wire_bytes = min_wire + uniform(0, 10);
     limits.gzip_threshold = uniform(0, 2 * limits.max_wire_bytes);
@@ -490,14 +491,14 @@ TEST(BatchEncoderTest, SplitTwiceKeepsIdsUnique) {
 }
 
 TEST(JsonEscapeTest, ProducesValidJsonStrings) {
-  std::vector<std::string> inputs = {"",        "plain", "\"",   "\\",         "\"\\\"",
+  std::vector<std::string> inputs = {"",        "plain", "\"",   "\\",         R"("\")",
                                      "a\"b\\c", "/",     "\x7f", "caf\xc3\xa9"};
   for (int c = 0; c < 0x20; ++c) inputs.push_back("x" + std::string(1, static_cast<char>(c)) + "y");
   std::string all_controls;
   for (int c = 1; c < 0x20; ++c) all_controls.push_back(static_cast<char>(c));
   inputs.push_back(all_controls + "\"\\");
   for (const std::string& s : inputs) {
-    const std::string json = "{\"id\":\"" + JsonEscape(s) + "\"}";
+    const std::string json = R"({"id":")" + JsonEscape(s) + "\"}";
     rapidjson::Document doc;
     doc.Parse(json.data(), json.size());
     ASSERT_FALSE(doc.HasParseError()) << "not JSON: " << json;

@@ -20,9 +20,9 @@ std::string MakeInput(size_t size, uint64_t seed) {
   std::string s;
   s.reserve(size);
   while (s.size() < size) {
-    s += "{\"ts\":" + std::to_string(1755245595 + rng() % 1000) + ",\"src_ip\":\"10." +
-         std::to_string(rng() % 256) + "." + std::to_string(rng() % 256) +
-         ".1\",\"bytes\":" + std::to_string(rng()) + "},";
+    s += "{\"ts\":" + std::to_string(1755245595 + rng() % 1000) + R"(,"src_ip":"10.)" +
+         std::to_string(rng() % 256) + "." + std::to_string(rng() % 256) + R"(.1","bytes":)" +
+         std::to_string(rng()) + "},";
     const size_t noise = rng() % 32;
     for (size_t i = 0; i < noise; ++i) s.push_back(static_cast<char>(rng()));
   }
@@ -51,8 +51,8 @@ constexpr GzipImpl kAllImpls[] = {GzipImpl::kIsal, GzipImpl::kLibdeflate, GzipIm
 class GzipTest : public ::testing::TestWithParam<GzipImpl> {};
 
 INSTANTIATE_TEST_SUITE_P(AllImpls, GzipTest, ::testing::ValuesIn(kAllImpls),
-                         [](const auto& info) -> std::string {
-                           switch (info.param) {
+                         [](const auto& param_info) -> std::string {
+                           switch (param_info.param) {
                              case GzipImpl::kIsal:
                                return "isal";
                              case GzipImpl::kLibdeflate:
@@ -117,7 +117,7 @@ TEST_P(GzipTest, CompressorIsReusable) {
   // Growing, then small again, then incompressible: scratch buffers are reused.
   std::vector<std::string> inputs;
   for (uint64_t seed = 0; seed < 5; ++seed) inputs.push_back(MakeInput(1000 + 50000 * seed, seed));
-  inputs.push_back("tiny");
+  inputs.emplace_back("tiny");
   inputs.push_back(RandomBytes(150000, 7));
   inputs.push_back(MakeInput(3000, 8));
   for (size_t seed = 0; seed < inputs.size(); ++seed) {
@@ -156,7 +156,7 @@ TEST(GzipLevelTest, ImplFromName) {
 TEST(GunzipTest, RejectsGarbage) {
   for (const std::string& bad :
        {std::string(""), std::string("not gzip at all"), std::string(1000, '\0'),
-        std::string("\x1f\x8b"), std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"),
+        std::string("\x1f\x8b"), std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10),
         MakeInput(4096, 9)}) {
     EXPECT_FALSE(Gunzip(bad).ok()) << "size " << bad.size();
   }

@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "tests/support/fixtures.h"
 #include "stages/flows/flow_record.h"
 #include "stages/flows/flow_record_json.h"
 #include "stages/goflow2/line_parser.h"
 #include "stages/goflow2/record_builder.h"
+#include "tests/support/fixtures.h"
 
 namespace nf2 {
 namespace {
@@ -113,8 +113,8 @@ struct Want {
 
   std::string Str() const {
     std::ostringstream o;
-    o << "{\"ts\":" << ts << ",\"src_ip\":\"" << src << "\",\"dst_ip\":\"" << dst
-      << "\",\"src_port\":" << src_port << ",\"dst_port\":" << dst_port << ",\"proto\":" << proto
+    o << "{\"ts\":" << ts << R"(,"src_ip":")" << src << R"(","dst_ip":")" << dst
+      << R"(","src_port":)" << src_port << ",\"dst_port\":" << dst_port << ",\"proto\":" << proto
       << ",\"bytes\":" << bytes << ",\"packets\":" << packets;
     if (in_if) o << ",\"ingress_if\":" << in_if;
     if (out_if) o << ",\"egress_if\":" << out_if;
@@ -189,9 +189,9 @@ class MappingTest : public ::testing::TestWithParam<JsonParserKind> {
 
 INSTANTIATE_TEST_SUITE_P(BothParsers, MappingTest,
                          ::testing::Values(JsonParserKind::kSimdjson, JsonParserKind::kRapidjson),
-                         [](const auto& info) {
-                           return info.param == JsonParserKind::kSimdjson ? "simdjson"
-                                                                          : "rapidjson";
+                         [](const auto& param_info) {
+                           return param_info.param == JsonParserKind::kSimdjson ? "simdjson"
+                                                                                : "rapidjson";
                          });
 
 // --- §1/§2: the documented example ----------------------------------------
@@ -853,9 +853,9 @@ TEST(ParsersAgree, OnEdgeCases) {
       "\xef\xbb\xbf" + Obj::Base().Str(),  // UTF-8 BOM
       "{\"a\":1,}",
       "{,}",
-      "{\"src_addr\":\"10.0.0.1\" \"dst_addr\":\"10.0.0.2\"}",
+      R"({"src_addr":"10.0.0.1" "dst_addr":"10.0.0.2"})",
       "{'src_addr':'10.0.0.1','dst_addr':'10.0.0.2'}",
-      "{\"src_addr\":\"10.0.0.1\",\"dst_addr\":\"10.0.0.2\"}",
+      R"({"src_addr":"10.0.0.1","dst_addr":"10.0.0.2"})",
   };
   for (const std::string& line : lines) {
     Outcome a = ParseLine(*simd, line);
@@ -874,9 +874,9 @@ std::vector<std::string> FixtureLines() {
 
 std::string Mutate(std::string s, std::mt19937_64& rng) {
   static const std::string kInteresting = [] {
-    std::string s = "\"{}[],:-.0123456789eE+\\ \t\r\xff\x80\xc3\xa9|aAtfnul";
-    s.push_back('\0');
-    return s;
+    std::string chars = "\"{}[],:-.0123456789eE+\\ \t\r\xff\x80\xc3\xa9|aAtfnul";
+    chars.push_back('\0');
+    return chars;
   }();
   auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
   const int rounds = 1 + static_cast<int>(pick(3));
@@ -917,8 +917,9 @@ std::string Mutate(std::string s, std::mt19937_64& rng) {
 
 TEST(ParsersAgree, OnMutatedFixtureLines) {
   std::vector<std::string> seeds = FixtureLines();
-  ASSERT_GE(seeds.size(), 40u) << "fixture " << testing::FixturePath("goflow2/sample.jsonl") << " is missing lines";
-  seeds.push_back(kContractLine);
+  ASSERT_GE(seeds.size(), 40u) << "fixture " << testing::FixturePath("goflow2/sample.jsonl")
+                               << " is missing lines";
+  seeds.emplace_back(kContractLine);
   seeds.push_back(Obj::Base().Set("in_if", "5").Set("out_if", "4294967295").Str());
   seeds.push_back(Obj::Base().Set("proto", "17").Set("src_addr", Q("::ffff:1.2.3.4")).Str());
 

@@ -1,5 +1,7 @@
 // The goflow2 fixtures (tests/fixtures/goflow2): every line's verdict and every delivered
 // record, line by line and through the chunk stages, for both parsers.
+#include "tests/support/fixtures.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
@@ -9,11 +11,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "tests/support/fixtures.h"
-#include "stages/ingest/chunk_stages.h"
 #include "stages/flows/chunks.h"
 #include "stages/flows/flow_record_json.h"
 #include "stages/goflow2/line_parser.h"
+#include "stages/ingest/chunk_stages.h"
 
 namespace nf2 {
 namespace {
@@ -46,7 +47,8 @@ struct Fixture {
 std::unique_ptr<Fixture> ReadFixtures() {
   auto f = std::make_unique<Fixture>();
   std::optional<std::string> input = testing::ReadFixture("goflow2/sample.jsonl");
-  std::optional<std::vector<std::string>> rows = testing::ReadFixtureLines("goflow2/sample.outcomes");
+  std::optional<std::vector<std::string>> rows =
+      testing::ReadFixtureLines("goflow2/sample.outcomes");
   std::optional<std::vector<std::string>> expected =
       testing::ReadFixtureLines("goflow2/sample.expected.jsonl");
   if (!input || !rows || !expected) return nullptr;
@@ -135,9 +137,9 @@ class FixturesTest : public ::testing::TestWithParam<JsonParserKind> {
 
 INSTANTIATE_TEST_SUITE_P(BothParsers, FixturesTest,
                          ::testing::Values(JsonParserKind::kSimdjson, JsonParserKind::kRapidjson),
-                         [](const auto& info) {
-                           return info.param == JsonParserKind::kSimdjson ? "simdjson"
-                                                                          : "rapidjson";
+                         [](const auto& param_info) {
+                           return param_info.param == JsonParserKind::kSimdjson ? "simdjson"
+                                                                                : "rapidjson";
                          });
 
 TEST(FixtureFiles, AreConsistent) {

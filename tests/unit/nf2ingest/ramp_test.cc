@@ -69,7 +69,7 @@ class RegistryFixture : public ::testing::Test {
     auto* h = registry_.GetHistogram("nf2ingest_request_duration_seconds", "h", {}, 1e-6, {1});
     for (int i = 0; i < n; ++i) h->Record(latency_us);
   }
-  GeneratorStep At(int index, double rate) {
+  static GeneratorStep At(int index, double rate) {
     GeneratorStep s;
     s.index = index;
     s.rate = rate;

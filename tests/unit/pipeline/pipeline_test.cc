@@ -103,10 +103,11 @@ void RunMpmc(const MpmcCase& c) {
   std::atomic<size_t> max_depth{0};
   std::vector<std::future<std::vector<int>>> consumers;
   for (int i = 0; i < c.consumers; ++i) {
-    const PopStyle style = static_cast<PopStyle>(i % 3);
+    const auto style = static_cast<PopStyle>(i % 3);
     consumers.push_back(std::async(std::launch::async, [&q, style] { return Consume(q, style); }));
   }
   std::vector<std::future<void>> producers;
+  producers.reserve(c.producers);
   for (int p = 0; p < c.producers; ++p) {
     producers.push_back(std::async(std::launch::async, [&, p] {
       for (int i = 0; i < c.per_producer; ++i) {
@@ -203,6 +204,7 @@ TEST(BoundedQueueTest, CloseWakesBlockedConsumers) {
   constexpr int kConsumers = 4;
   std::atomic<int> waiting{0};
   std::vector<std::future<bool>> consumers;
+  consumers.reserve(kConsumers);
   for (int i = 0; i < kConsumers; ++i) {
     consumers.push_back(std::async(std::launch::async, [&] {
       waiting.fetch_add(1);
@@ -321,6 +323,7 @@ TEST(BoundedQueueTest, OnPushRunsForEveryPushAndForClose) {
   std::atomic<int> calls{0};
   q.SetOnPush([&] { calls.fetch_add(1); });
   std::vector<std::thread> producers;
+  producers.reserve(3);
   for (int p = 0; p < 3; ++p) {
     producers.emplace_back([&] {
       for (int i = 0; i < 4; ++i) q.Push(std::make_unique<int>(i));
@@ -561,6 +564,7 @@ TEST(ShutdownTest, ConcurrentMarkInputFinishedAgreeOnOneDeadline) {
   std::vector<std::thread> threads;
   std::vector<steady_clock::time_point> seen(8);
   std::atomic<int> ready{0};
+  threads.reserve(8);
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {
       ready.fetch_add(1);
@@ -626,6 +630,7 @@ TEST(ShutdownTest, RequestStopFromAnotherThreadWakesAPoller) {
 TEST(ShutdownTest, ConcurrentStopRequestsCountEveryOne) {
   Shutdown s(seconds(1));
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int i = 0; i < 4; ++i) threads.emplace_back([&] { s.RequestStop(); });
   for (auto& t : threads) t.join();
   EXPECT_TRUE(s.stop_requested());

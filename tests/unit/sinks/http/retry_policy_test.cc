@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -31,13 +32,13 @@ const char* Name(Disposition d) {
   return "?";
 }
 
-void ExpectDisposition(long status, Disposition want) {
+void ExpectDisposition(int64_t status, Disposition want) {
   EXPECT_STREQ(Name(ClassifyAnswer(status)), Name(want)) << "HTTP " << status;
 }
 
 TEST(ClassifyAnswerTest, SuccessIsDelivered) {
   // "any 2xx is success"
-  for (long s : {200L, 201L, 202L, 204L, 299L}) ExpectDisposition(s, Disposition::kDelivered);
+  for (int64_t s : {200L, 201L, 202L, 204L, 299L}) ExpectDisposition(s, Disposition::kDelivered);
 }
 
 TEST(ClassifyAnswerTest, TooLargeIsSplit) { ExpectDisposition(413, Disposition::kSplit); }
@@ -50,13 +51,14 @@ TEST(ClassifyAnswerTest, KeyRefusedIsAuthRetry) {
 TEST(ClassifyAnswerTest, TransientTroubleIsRetried) {
   // 429 rate limit, 503 backpressure, 500/502/504 server trouble, 408
   // timeout, and 0 = no answer at all (timeout, refused, reset).
-  for (long s : {0L, 408L, 429L, 500L, 502L, 503L, 504L}) ExpectDisposition(s, Disposition::kRetry);
+  for (int64_t s : {0L, 408L, 429L, 500L, 502L, 503L, 504L})
+    ExpectDisposition(s, Disposition::kRetry);
 }
 
 TEST(ClassifyAnswerTest, PayloadProblemsAreRejected) {
   // 400 invalid_json / bad_batch_shape / decompress_failed: never retried.
   // 501 means the server will never do it: retrying cannot help.
-  for (long s : {400L, 404L, 405L, 409L, 415L, 422L, 501L}) {
+  for (int64_t s : {400L, 404L, 405L, 409L, 415L, 422L, 501L}) {
     ExpectDisposition(s, Disposition::kReject);
   }
 }
@@ -64,7 +66,7 @@ TEST(ClassifyAnswerTest, PayloadProblemsAreRejected) {
 TEST(ClassifyAnswerTest, NonFinalOrRedirectIsNotDelivered) {
   // Only 2xx counts as delivered: a redirect or informational status must
   // never make data count as sent.
-  for (long s : {100L, 199L, 301L, 302L, 304L, 307L, 308L}) {
+  for (int64_t s : {100L, 199L, 301L, 302L, 304L, 307L, 308L}) {
     EXPECT_NE(ClassifyAnswer(s), Disposition::kDelivered) << "HTTP " << s;
   }
 }

@@ -36,7 +36,7 @@ Batch MakeBatch(uint64_t id, int records, bool gzipped) {
     b.body += "{\"n\":" + std::to_string(i) + ",\"batch\":" + std::to_string(id) + "}";
     b.record_ends.push_back(static_cast<uint32_t>(b.body.size()));
   }
-  b.body += "],\"collector_id\":\"c1\",\"format\":\"flows.v1\"}";
+  b.body += R"(],"collector_id":"c1","format":"flows.v1"})";
   if (gzipped) {
     b.gzipped = true;
     // Not real gzip: the store keeps bytes, it does not inflate them. NULs
@@ -151,7 +151,7 @@ TEST(BatchFileTest, SingleByteChangesAreDataLoss) {
   // every kind of single-byte change must be caught; the masks are a sample.
   const std::string file = EncodeBatchFile(MakeBatch(7, 4, true), "note");
   for (size_t pos = 0; pos < file.size(); ++pos) {
-    for (unsigned char mask : {0x01, 0x80, 0xff, 0x5a}) {
+    for (const int mask : {0x01, 0x80, 0xff, 0x5a}) {
       std::string bad = file;
       bad[pos] = static_cast<char>(bad[pos] ^ mask);
       absl::StatusOr<StoredBatch> got = DecodeBatchFile(bad);
@@ -167,7 +167,7 @@ TEST(BatchFileTest, SingleByteChangesAreDataLoss) {
 std::string Patched(std::string file, size_t offset, uint64_t value, int width) {
   for (int i = 0; i < width; ++i) file[offset + i] = static_cast<char>((value >> (8 * i)) & 0xff);
   file.resize(file.size() - 4);
-  const uint32_t crc = static_cast<uint32_t>(
+  const auto crc = static_cast<uint32_t>(
       crc32_z(crc32_z(0, Z_NULL, 0), reinterpret_cast<const Bytef*>(file.data()), file.size()));
   for (int i = 0; i < 4; ++i) file.push_back(static_cast<char>((crc >> (8 * i)) & 0xff));
   return file;
@@ -229,7 +229,7 @@ TEST_F(BatchStoreTest, PutAndReadRoundTrip) {
   const Batch plain = MakeBatch(10, 3, false);
   const Batch gz = MakeBatch(11, 2, true);
   absl::StatusOr<uint64_t> a = store->Put(plain);
-  absl::StatusOr<uint64_t> b = store->Put(gz, "HTTP 400 {\"error\":\"invalid_json\"}");
+  absl::StatusOr<uint64_t> b = store->Put(gz, R"(HTTP 400 {"error":"invalid_json"})");
   ASSERT_TRUE(a.ok()) << a.status();
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_LT(*a, *b);
@@ -459,7 +459,7 @@ TEST_F(BatchStoreTest, HugeFileIsMovedAsideWithoutReadingIt) {
 }
 
 TEST_F(BatchStoreTest, LeftoverTemporaryFilesAreRemovedAndOtherFilesKept) {
-  uint64_t id;
+  uint64_t id = 0;
   {
     auto store = OpenStore();
     ASSERT_NE(store, nullptr);
@@ -514,6 +514,7 @@ TEST_F(BatchStoreTest, ConcurrentPutsGetDistinctIds) {
   constexpr int kThreads = 4, kEach = 25;
   std::vector<std::thread> threads;
   std::vector<std::vector<uint64_t>> got(kThreads);
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
