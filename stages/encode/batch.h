@@ -29,8 +29,8 @@ struct Batch {
   int attempts = 0;                                       // sends so far
   std::chrono::steady_clock::time_point first_failure{};  // epoch = none yet
   uint64_t store_id = 0;                                  // its file in the spool, 0 = not on disk
-  bool earlier_run = false;  // replayed from a spool written before this run
-  bool unspoolable = false;  // the spool refused it for good (too large)
+  bool earlier_run = false;    // replayed from a spool written before this run
+  bool unspoolable = false;    // the spool refused it for good (too large)
   uint64_t replay_origin = 0;  // replay: the spool entry this part of a split came from
 
   size_t records() const { return record_ends.size(); }

@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "pipeline/worker_group.h"
 #include "pipeline/absl_compat.h"
 #include "pipeline/log.h"
+#include "pipeline/worker_group.h"
 
 namespace nf2 {
 namespace {

@@ -12,18 +12,18 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "pipeline/log.h"
 #include "pipeline/metrics.h"
 #include "pipeline/outcomes.h"
 #include "pipeline/recycler.h"
 #include "pipeline/shutdown.h"
 #include "stages/encode/batch.h"
-#include "stages/ingest/chunk_stages.h"
-#include "stages/sources/generator_source.h"
 #include "stages/encode/gzip.h"
-#include "stages/sinks/http/http_sender.h"
 #include "stages/goflow2/line_parser.h"
+#include "stages/ingest/chunk_stages.h"
+#include "stages/sinks/http/http_sender.h"
+#include "stages/sources/generator_source.h"
 #include "stages/sources/line_source.h"
-#include "pipeline/log.h"
 
 namespace nf2 {
 

@@ -6,8 +6,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -202,7 +202,8 @@ TEST(ObservabilityTest, SlowMetricsClientsBlockNeitherHealthNorExit) {
   const auto asked = Clock::now();
   auto [status, body] = HttpGet("http://127.0.0.1:" + std::to_string(port) + "/healthz", "");
   EXPECT_EQ(status, 200) << body;
-  EXPECT_LT(Clock::now() - asked, std::chrono::seconds(1)) << "health check waited for slow clients";
+  EXPECT_LT(Clock::now() - asked, std::chrono::seconds(1))
+      << "health check waited for slow clients";
 
   // The server closes a connection whose request does not arrive in time.
   pollfd pfd{slow[0], POLLIN, 0};

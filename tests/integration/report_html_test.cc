@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
-#include <set>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,8 +57,11 @@ bool Unfilter(std::vector<uint8_t>& raw, uint32_t width, uint32_t height, size_t
     for (size_t i = 0; i < stride; ++i) {
       const int a = i >= bpp ? row[i - bpp] : 0, b = up ? up[i] : 0;
       const int c = (up && i >= bpp) ? up[i - bpp] : 0;
-      const int pred = filter == 1 ? a : filter == 2 ? b : filter == 3 ? (a + b) / 2
-                                                       : filter == 4 ? Paeth(a, b, c) : 0;
+      const int pred = filter == 1   ? a
+                       : filter == 2 ? b
+                       : filter == 3 ? (a + b) / 2
+                       : filter == 4 ? Paeth(a, b, c)
+                                     : 0;
       row[i] = static_cast<uint8_t>(in[i] + pred);
     }
   }
@@ -107,10 +110,21 @@ std::pair<std::string, std::string> Screenshot(const std::string& html_path,
                                                const std::string& dir) {
   const std::string png = dir + "/report.png";
   SpawnOptions opts;
-  opts.argv = {kChromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-               "--no-first-run", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--user-data-dir=" + dir + "/chromium", "--enable-logging=stderr",
-               "--v=0", "--window-size=1100,2400", "--screenshot=" + png, "file://" + html_path};
+  opts.argv = {kChromium,
+               "--headless",
+               "--no-sandbox",
+               "--disable-gpu",
+               "--disable-quic",
+               "--no-first-run",
+               "--disable-background-networking",
+               "--disable-component-update",
+               "--disable-sync",
+               "--user-data-dir=" + dir + "/chromium",
+               "--enable-logging=stderr",
+               "--v=0",
+               "--window-size=1100,2400",
+               "--screenshot=" + png,
+               "file://" + html_path};
   opts.stdout_path = dir + "/chromium.out";
   opts.stderr_path = dir + "/chromium.err";
   Process chromium(opts);
@@ -144,10 +158,10 @@ TEST(ReportHtml, ARampAgainstALimitedApiRendersAndMatchesTheJson) {
   const std::string json_path = dir + "/report.json", html_path = dir + "/report.html";
   auto env = EnvFor(sink);
   env["KEY"] = "s3cr3t-k3y";
-  RunResult r = RunNf2ingest({"--generate=4000", "--duration=2", "--ramp=4", "--batch-size=50", "--flush-interval=0.2",
-                              "--max-in-flight=16", "--report=" + json_path,
-                              "--report-html=" + html_path},
-                             env);
+  RunResult r = RunNf2ingest(
+      {"--generate=4000", "--duration=2", "--ramp=4", "--batch-size=50", "--flush-interval=0.2",
+       "--max-in-flight=16", "--report=" + json_path, "--report-html=" + html_path},
+      env);
   ASSERT_THAT(r.exit_code, ::testing::AnyOf(0, 3)) << r.stderr_text;
   const std::string html = ReadFile(html_path);
   ASSERT_THAT(html, HasSubstr("<svg"));
@@ -187,8 +201,8 @@ TEST(ReportHtml, ARampAgainstALimitedApiRendersAndMatchesTheJson) {
   size_t inked = 0;
   std::set<uint32_t> colours;
   for (size_t i = 0; i < image->rgba.size(); i += 4) {
-    const uint32_t c = (uint32_t{image->rgba[i]} << 16) | (uint32_t{image->rgba[i + 1]} << 8) |
-                       image->rgba[i + 2];
+    const uint32_t c =
+        (uint32_t{image->rgba[i]} << 16) | (uint32_t{image->rgba[i + 1]} << 8) | image->rgba[i + 2];
     if (c != 0xffffff) ++inked;
     if (colours.size() < 64) colours.insert(c);
   }

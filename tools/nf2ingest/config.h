@@ -33,7 +33,7 @@ struct Config {
   absl::Duration health_stall = absl::Seconds(60);
   std::string report_path;       // load-test mode: where to write the JSON report
   std::string report_html_path;  // load-test mode: where to write the HTML report
-  RampOptions ramp;         // load-test mode: --ramp (steps == 0: off)
+  RampOptions ramp;              // load-test mode: --ramp (steps == 0: off)
   LogFormat log_format = LogFormat::kText;
   bool help = false;
   std::vector<std::string> warnings;  // to log once logging is set up

@@ -49,17 +49,17 @@ std::string TimelineJson(const LoadTimeline& t) {
   for (size_t i = 0; i < t.windows().size(); ++i) {
     const LatencyWindow& w = t.windows()[i];
     absl::StrAppend(&s, i == 0 ? "" : ",", "\n    {\"start_s\": ", Seconds(w.start_s),
-                    ", \"end_s\": ", Seconds(w.end_s), ", \"step\": ",
-                    w.step < 0 ? "null" : absl::StrCat(w.step + 1), ", \"requests\": ", w.count(),
-                    ", \"latency_ms\": ", Pcts(w.Summary()), "}");
+                    ", \"end_s\": ", Seconds(w.end_s),
+                    ", \"step\": ", w.step < 0 ? "null" : absl::StrCat(w.step + 1),
+                    ", \"requests\": ", w.count(), ", \"latency_ms\": ", Pcts(w.Summary()), "}");
   }
   return s + "\n  ]";
 }
 
 std::string SettingsJson(const ReportSettings& r) {
-  return absl::StrCat("  \"settings\": {\"api\": \"", JsonEscape(r.api), "\", \"batch_size\": ",
-                      r.batch_size, ", \"max_in_flight\": \"", JsonEscape(r.max_in_flight),
-                      "\", \"gzip\": \"", JsonEscape(r.gzip), "\"}");
+  return absl::StrCat("  \"settings\": {\"api\": \"", JsonEscape(r.api),
+                      "\", \"batch_size\": ", r.batch_size, ", \"max_in_flight\": \"",
+                      JsonEscape(r.max_in_flight), "\", \"gzip\": \"", JsonEscape(r.gzip), "\"}");
 }
 
 }  // namespace

@@ -30,7 +30,7 @@ struct LoadReportInput {
   double wall_s = 0;      // from start until every record had an outcome
   GeneratorStats generator;
   pipeline::OutcomeSnapshot outcomes;
-  const RampJudge* ramp = nullptr;  // --ramp: its steps go into the report
+  const RampJudge* ramp = nullptr;         // --ramp: its steps go into the report
   const LoadTimeline* timeline = nullptr;  // the per-second series, when recorded
   ReportSettings settings;
 };
@@ -45,7 +45,8 @@ struct LoadFigures {
   pipeline::Percentiles latency_us, lag_us;
 };
 
-LoadFigures ComputeLoadFigures(const LoadReportInput& in, const pipeline::MetricsRegistry& registry);
+LoadFigures ComputeLoadFigures(const LoadReportInput& in,
+                               const pipeline::MetricsRegistry& registry);
 
 // The report as one JSON object (pretty-printed, ends in a newline).
 std::string LoadReportJson(const LoadReportInput& in, const pipeline::MetricsRegistry& registry);

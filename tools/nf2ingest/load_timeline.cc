@@ -63,7 +63,8 @@ pipeline::Percentiles LatencyWindow::Summary() const {
     uint64_t seen = 0;
     for (const auto& [bucket, c] : buckets) {
       seen += c;
-      if (seen >= std::max<uint64_t>(rank, 1)) return std::min(Histogram::BucketHighest(bucket), top);
+      if (seen >= std::max<uint64_t>(rank, 1))
+        return std::min(Histogram::BucketHighest(bucket), top);
     }
     return top;
   };

@@ -39,10 +39,9 @@ const char* Reason(int status) {
 }
 
 std::string Serialize(const MetricsReply& a, bool head_only) {
-  std::string out = absl::StrCat("HTTP/1.1 ", a.status, " ", Reason(a.status),
-                                 "\r\nContent-Type: ", a.content_type,
-                                 "\r\nContent-Length: ", a.body.size(),
-                                 "\r\nConnection: close\r\n\r\n");
+  std::string out = absl::StrCat(
+      "HTTP/1.1 ", a.status, " ", Reason(a.status), "\r\nContent-Type: ", a.content_type,
+      "\r\nContent-Length: ", a.body.size(), "\r\nConnection: close\r\n\r\n");
   if (!head_only) out += a.body;
   return out;
 }
@@ -59,7 +58,8 @@ absl::StatusOr<int> Listen(const std::string& host, int port) {
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* found = nullptr;
   const std::string service = std::to_string(port);
-  const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found);
+  const int rc =
+      getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found);
   if (rc != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot listen on ", host, ":", port, ": ", gai_strerror(rc)));
@@ -94,8 +94,8 @@ int BoundPort(int fd) {
 }  // namespace
 
 std::optional<MetricsReply> MetricsServer::Answer(std::string_view request_head,
-                                                pipeline::MetricsRegistry& registry,
-                                                const HealthFn& healthy) {
+                                                  pipeline::MetricsRegistry& registry,
+                                                  const HealthFn& healthy) {
   if (request_head.find("\r\n\r\n") == std::string_view::npos &&
       request_head.find("\n\n") == std::string_view::npos) {
     return std::nullopt;
@@ -109,7 +109,8 @@ std::optional<MetricsReply> MetricsServer::Answer(std::string_view request_head,
   path = path.substr(0, path.find('?'));
   if (method != "GET" && method != "HEAD") return Plain(405, "GET only\n");
   if (path == "/metrics") {
-    return MetricsReply{200, "text/plain; version=0.0.4; charset=utf-8", registry.RenderPrometheus()};
+    return MetricsReply{200, "text/plain; version=0.0.4; charset=utf-8",
+                        registry.RenderPrometheus()};
   }
   if (path == "/healthz") {
     auto [ok, why] = healthy();

@@ -13,8 +13,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -60,8 +60,8 @@ class MetricsServer {
   // The answer to `request_head` (request line and headers), or nullopt while
   // the head is incomplete.
   static std::optional<MetricsReply> Answer(std::string_view request_head,
-                                          pipeline::MetricsRegistry& registry,
-                                          const HealthFn& healthy);
+                                            pipeline::MetricsRegistry& registry,
+                                            const HealthFn& healthy);
 
  private:
   class Loop;

@@ -169,12 +169,11 @@ std::string RampTable(const RampJudge& ramp) {
       "<th class=\"l\">verdict</th></tr>\n";
   for (const RampStepResult& r : ramp.results()) {
     absl::StrAppend(
-        &out,
-        Row({absl::StrCat(r.step.index + 1), Fmt(r.step.rate), absl::StrCat(r.step.offered),
-             absl::StrCat(r.step.lines), absl::StrCat(r.requests), absl::StrCat(r.errors),
-             Ms(r.latency_us.p50), Ms(r.latency_us.p99), Ms(r.latency_us.max),
-             r.ok ? "held" : "<b>failed</b>: " + HtmlEscape(r.why)},
-            false));
+        &out, Row({absl::StrCat(r.step.index + 1), Fmt(r.step.rate), absl::StrCat(r.step.offered),
+                   absl::StrCat(r.step.lines), absl::StrCat(r.requests), absl::StrCat(r.errors),
+                   Ms(r.latency_us.p50), Ms(r.latency_us.p99), Ms(r.latency_us.max),
+                   r.ok ? "held" : "<b>failed</b>: " + HtmlEscape(r.why)},
+                  false));
   }
   return out + "</table>\n";
 }
@@ -186,12 +185,12 @@ std::string TimelineTable(const LoadTimeline& t) {
       "<th>2xx</th><th>429</th><th>503</th><th>other</th><th>no answer</th><th>retries</th></tr>\n";
   for (const TimelinePoint& p : t.points()) {
     const TimelineTotals& c = p.counts;
-    absl::StrAppend(&out, Row({absl::StrFormat("%.3f", p.start_s), absl::StrFormat("%.3f", p.width_s),
-                               absl::StrCat(c.offered), absl::StrCat(c.generated),
-                               absl::StrCat(c.delivered), absl::StrCat(c.ok), absl::StrCat(c.r429),
-                               absl::StrCat(c.r503), absl::StrCat(c.other), absl::StrCat(c.none),
-                               absl::StrCat(c.retries)},
-                              false));
+    absl::StrAppend(
+        &out, Row({absl::StrFormat("%.3f", p.start_s), absl::StrFormat("%.3f", p.width_s),
+                   absl::StrCat(c.offered), absl::StrCat(c.generated), absl::StrCat(c.delivered),
+                   absl::StrCat(c.ok), absl::StrCat(c.r429), absl::StrCat(c.r503),
+                   absl::StrCat(c.other), absl::StrCat(c.none), absl::StrCat(c.retries)},
+                  false));
   }
   return out + "</table></details>\n";
 }

@@ -28,8 +28,10 @@ std::vector<double> Ticks(Range r, bool log) {
   }
   const double raw = (r.hi - r.lo) / 5;
   const double mag = std::pow(10, std::floor(std::log10(raw)));
-  const double step = raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag
-                                                                                           : 10 * mag;
+  const double step = raw / mag < 1.5   ? mag
+                      : raw / mag < 3.5 ? 2 * mag
+                      : raw / mag < 7.5 ? 5 * mag
+                                        : 10 * mag;
   for (double v = std::ceil(r.lo / step) * step; v <= r.hi + step * 1e-9; v += step) {
     ticks.push_back(v);
   }
@@ -44,10 +46,13 @@ std::string Num(double v) {
 struct Frame {
   Range x, y;
   bool log_y = false;
-  double X(double v) const { return kLeft + (v - x.lo) / (x.hi - x.lo) * (kWidth - kLeft - kRight); }
+  double X(double v) const {
+    return kLeft + (v - x.lo) / (x.hi - x.lo) * (kWidth - kLeft - kRight);
+  }
   double Y(double v) const {
-    const double f = log_y ? (std::log10(v) - std::log10(y.lo)) / (std::log10(y.hi) - std::log10(y.lo))
-                           : (v - y.lo) / (y.hi - y.lo);
+    const double f =
+        log_y ? (std::log10(v) - std::log10(y.lo)) / (std::log10(y.hi) - std::log10(y.lo))
+              : (v - y.lo) / (y.hi - y.lo);
     return kHeight - kBottom - f * (kHeight - kTop - kBottom);
   }
 };
@@ -84,28 +89,29 @@ Frame FrameFor(const Chart& c) {
 std::string Axes(const Chart& c, const Frame& f) {
   std::string out;
   for (double t : Ticks(f.y, c.log_y)) {
-    absl::StrAppendFormat(&out,
-                          "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                          "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>",
-                          kLeft, f.Y(t), kWidth - kRight, f.Y(t), kLeft - 6, f.Y(t) + 4, Num(t));
+    absl::StrAppendFormat(
+        &out,
+        "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+        "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>",
+        kLeft, f.Y(t), kWidth - kRight, f.Y(t), kLeft - 6, f.Y(t) + 4, Num(t));
   }
   for (double t : Ticks(f.x, false)) {
-    absl::StrAppendFormat(&out,
-                          "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>",
-                          f.X(t), kHeight - kBottom + 16, Num(t));
+    absl::StrAppendFormat(
+        &out, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>", f.X(t),
+        kHeight - kBottom + 16, Num(t));
   }
   absl::StrAppendFormat(&out,
                         "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
                         "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
                         kLeft, kTop, kLeft, kHeight - kBottom, kLeft, kHeight - kBottom,
                         kWidth - kRight, kHeight - kBottom);
-  absl::StrAppendFormat(&out,
-                        "<text class=\"label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>"
-                        "<text class=\"label\" x=\"14\" y=\"%.1f\" transform=\"rotate(-90 14 %.1f)\" "
-                        "text-anchor=\"middle\">%s</text>",
-                        (kLeft + kWidth - kRight) / 2, kHeight - 10, HtmlEscape(c.x_label),
-                        (kTop + kHeight - kBottom) / 2, (kTop + kHeight - kBottom) / 2,
-                        HtmlEscape(c.y_label));
+  absl::StrAppendFormat(
+      &out,
+      "<text class=\"label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>"
+      "<text class=\"label\" x=\"14\" y=\"%.1f\" transform=\"rotate(-90 14 %.1f)\" "
+      "text-anchor=\"middle\">%s</text>",
+      (kLeft + kWidth - kRight) / 2, kHeight - 10, HtmlEscape(c.x_label),
+      (kTop + kHeight - kBottom) / 2, (kTop + kHeight - kBottom) / 2, HtmlEscape(c.y_label));
   return out;
 }
 

@@ -483,7 +483,7 @@ TEST(ConfigTest, UrlWithoutUserinfo) {
 
 TEST(ConfigTest, CollectorIdMustBeUtf8) {
   for (const std::string& id : {std::string("gw-\xff"), std::string("gw-\xc3"),
-                               std::string("gw-\xed\xa0\x80"), std::string("gw-\xc0\xaf")}) {
+                                std::string("gw-\xed\xa0\x80"), std::string("gw-\xc0\xaf")}) {
     const std::string msg = ErrorOf({{"COLLECTOR_ID", id}});
     EXPECT_THAT(msg, HasSubstr("COLLECTOR_ID"));
     EXPECT_THAT(msg, HasSubstr("--collector-id"));
