@@ -11,8 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include "stages/encode/gzip.h"
+#include "pipeline/ack_tracker.h"
 #include "pipeline/json_escape.h"
+#include "stages/encode/gzip.h"
 
 namespace nf2 {
 
@@ -29,9 +30,11 @@ struct Batch {
   int attempts = 0;                                       // sends so far
   std::chrono::steady_clock::time_point first_failure{};  // epoch = none yet
   uint64_t store_id = 0;                                  // its file in the spool, 0 = not on disk
-  bool earlier_run = false;  // replayed from a spool written before this run
-  bool unspoolable = false;  // the spool refused it for good (too large)
+  bool earlier_run = false;    // replayed from a spool written before this run
+  bool unspoolable = false;    // the spool refused it for good (too large)
   uint64_t replay_origin = 0;  // replay: the spool entry this part of a split came from
+  // The source chunks of its records, acknowledged at its final outcome.
+  pipeline::AckSpans acks;
 
   size_t records() const { return record_ends.size(); }
   std::string_view wire() const { return gzipped ? std::string_view(gzip_body) : body; }
