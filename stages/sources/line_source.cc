@@ -234,7 +234,10 @@ absl::Status LineSource::ReadFd(int fd, const std::string& name, bool reopened, 
                          " is not a regular file: no position to resume from, not checkpointed"));
   }
   in.follow = regular && options_.follow;
-  if (in.follow) in.watch_fd = WatchDirectoryOf(name);
+  if (in.follow) {
+    in.watch_fd = WatchDirectoryOf(name);
+    if (!in.tracked) in.identity = checkpoint::Identify(fd).value_or(checkpoint::FileIdentity());
+  }
   absl::Status status = ReadLoop(in);
   if (in.watch_fd >= 0) close(in.watch_fd);
   if (in.tracked) options_.checkpoint->Close(in.id, in.offset);
@@ -288,14 +291,16 @@ void LineSource::Track(Input& in, uint64_t offset) {
 // outcomes to wait for. Keeps the file's fingerprint growing with the file
 // up to its full length, so a short file that was replaced is recognised.
 void LineSource::RegisterChunk(Input& in, LineChunk& chunk, uint64_t end, uint64_t units) {
-  if (!in.tracked) return;
-  auto ref = options_.checkpoint->tracker()->Register(in.id, in.offset, end, units);
-  if (ref.ok()) chunk.ref = *ref;
+  if (!in.tracked && !in.follow) return;
+  if (in.tracked) {
+    auto ref = options_.checkpoint->tracker()->Register(in.id, in.offset, end, units);
+    if (ref.ok()) chunk.ref = *ref;
+  }
   if (in.identity.fingerprint_bytes < checkpoint::kFingerprintBytes &&
       end > in.identity.fingerprint_bytes) {
     if (auto fresh = checkpoint::Identify(in.fd); fresh.ok() && fresh->ino == in.identity.ino) {
       in.identity = *fresh;
-      options_.checkpoint->Refresh(in.id, in.identity);
+      if (in.tracked) options_.checkpoint->Refresh(in.id, in.identity);
     }
   }
 }
@@ -461,26 +466,40 @@ bool LineSource::FollowAtEof(Input& in) {
     return false;
   }
   WaitForWrite(in);
+  // Checked again before reading on: a file truncated and rewritten past
+  // the old offset while we waited must not be read from the middle.
+  RestartIfTruncated(in);
   return false;
 }
 
-// copytruncate: the file is shorter than what was read of it. What was read
-// is shipped (a partial last line as a line) and the file is read again
-// from the top.
+// copytruncate: the file is shorter than what was read of it, or its first
+// bytes changed (truncated and written again, maybe past the old offset).
+// What was read is shipped (a partial last line as a line) and the file is
+// read again from the top.
 bool LineSource::RestartIfTruncated(Input& in) {
   struct stat now;
   if (fstat(in.fd, &now) != 0) return false;
   const uint64_t read_to = in.offset + in.chunk->size;
-  if (static_cast<uint64_t>(now.st_size) >= read_to) return false;
-  LogWarn(absl::StrCat("[FOLLOW] ", in.name, " was truncated (", now.st_size, " bytes, ", read_to,
-                       " read): reading it again from the top"));
+  bool truncated = static_cast<uint64_t>(now.st_size) < read_to;
+  if (!truncated && in.identity.fingerprint_bytes > 0) {
+    auto current = checkpoint::Identify(in.fd, in.identity.fingerprint_bytes);
+    truncated = current.ok() && (current->fingerprint_bytes != in.identity.fingerprint_bytes ||
+                                 current->fingerprint != in.identity.fingerprint);
+  }
+  if (!truncated) return false;
+  LogWarn(absl::StrCat("[FOLLOW] ", in.name, " was truncated (now ", now.st_size, " bytes, ",
+                       read_to, " read): reading it again from the top"));
   if (in.chunk->size > 0 && !in.skipping_long_line) ShipLines(in, in.chunk->size);
   in.chunk->size = 0;
   in.skipping_long_line = false;
   if (in.tracked) options_.checkpoint->Close(in.id, in.offset);
   lseek(in.fd, 0, SEEK_SET);
   in.offset = 0;
-  if (in.tracked) Track(in, 0);
+  if (in.tracked) {
+    Track(in, 0);
+  } else {
+    in.identity = checkpoint::Identify(in.fd).value_or(checkpoint::FileIdentity());
+  }
   return true;
 }
 
