@@ -327,6 +327,10 @@ absl::Status LineSource::ReadLoop(Input& in) {
     }
     ShipLines(in, lines_end);
   }
+  // An overlong line running to the end needs no outcome either.
+  if (in.eof && in.tracked && in.skipping_long_line && in.offset > in.skip_begin) {
+    options_.checkpoint->tracker()->Register(in.id, in.skip_begin, in.offset, 0).IgnoreError();
+  }
   // Stopped early: a partial line already read still counts as a line. A
   // tracked file leaves it for the next run to read whole.
   if (in.chunk->size > 0 && !in.skipping_long_line && !in.tracked) {
