@@ -82,6 +82,7 @@ std::unique_ptr<Batch> BatchEncoder::Slice(const Batch& sealed, size_t first, si
   const size_t end = sealed.record_ends[last - 1];
   auto b = std::make_unique<Batch>();
   b->id = next_id_->fetch_add(1);
+  b->acks = sealed.acks.Slice(first, last);
   b->body.reserve(prefix_.size() + (end - begin) + suffix_.size());
   b->body = prefix_;
   b->body.append(sealed.body, begin, end - begin);

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pipeline/ack_tracker.h"
 #include "pipeline/json_escape.h"
 #include "stages/encode/gzip.h"
 
@@ -32,6 +33,8 @@ struct Batch {
   bool earlier_run = false;    // replayed from a spool written before this run
   bool unspoolable = false;    // the spool refused it for good (too large)
   uint64_t replay_origin = 0;  // replay: the spool entry this part of a split came from
+  // The source chunks of its records, acknowledged at its final outcome.
+  pipeline::AckSpans acks;
 
   size_t records() const { return record_ends.size(); }
   std::string_view wire() const { return gzipped ? std::string_view(gzip_body) : body; }

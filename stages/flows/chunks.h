@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pipeline/ack_tracker.h"
 #include "stages/flows/flow_record.h"
 
 namespace nf2 {
@@ -23,11 +24,14 @@ inline constexpr size_t kLinePadding = 64;
 struct LineChunk {
   std::string data;
   size_t size = 0;
+  // Where the lines came from, for acknowledgements (null: not tracked).
+  pipeline::ChunkRef ref;
   std::string_view lines() const { return {data.data(), size}; }
 };
 
 struct RecordChunk {
   std::vector<FlowRecord> records;
+  pipeline::ChunkRef ref;
 };
 
 // flows.v1 records serialized back to back; record i is
@@ -35,6 +39,7 @@ struct RecordChunk {
 struct FragmentChunk {
   std::string data;
   std::vector<uint32_t> ends;
+  pipeline::ChunkRef ref;
   size_t count() const { return ends.size(); }
   std::string_view fragment(size_t i) const {
     const size_t begin = i == 0 ? 0 : ends[i - 1];

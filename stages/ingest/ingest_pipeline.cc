@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -55,6 +56,12 @@ void IngestPipeline::ParseWorker(int) {
     records->records.clear();
     ParseCounts counts;
     ParseLineChunk(*parser, *chunk, records.get(), &counts, on_invalid);
+    // The chunk's parse unit becomes one unit per record still travelling;
+    // filtered and invalid lines are final here.
+    const pipeline::ChunkRef ref = std::exchange(chunk->ref, pipeline::ChunkRef());
+    records->ref = ref;
+    pipeline::AckTracker::AddUnits(ref, counts.records);
+    pipeline::AckTracker::Ack(ref, 1);
     free_lines_->Give(std::move(chunk));  // before blocking on the next queue
     outcomes_->AddLines(counts.lines);
     outcomes_->AddFiltered(counts.filtered);
@@ -68,6 +75,7 @@ void IngestPipeline::MapWorker(int) {
   while (auto records = q_records_->Pop()) {
     auto fragments = free_fragments_->Take();
     MapRecordChunk(*records, fragments.get());
+    fragments->ref = records->ref;
     free_records_->Give(std::move(records));
     q_fragments_->Push(std::move(fragments));
   }
@@ -81,7 +89,16 @@ void IngestPipeline::AssembleWorker(int) {
   std::vector<std::unique_ptr<Batch>> sealed;
   const auto flush_interval = absl::ToChronoNanoseconds(options_.flush_interval);
 
+  // Records of the current chunk appended to the current batch and not yet
+  // in its acks: one run per (batch, chunk), never one call per record.
+  pipeline::ChunkRef run_ref;
+  uint64_t run = 0;
+  auto close_run = [&] {
+    if (batch) batch->acks.Append(run_ref, run);
+    run = 0;
+  };
   auto seal = [&] {
+    close_run();
     if (!batch) return;
     encoder->Seal(std::move(batch), &sealed);
     for (auto& b : sealed) {
@@ -107,6 +124,7 @@ void IngestPipeline::AssembleWorker(int) {
       chunk = q_fragments_->Pop();
     }
     if (!chunk) break;  // end of input
+    run_ref = chunk->ref;
     for (size_t i = 0; i < chunk->count(); ++i) {
       std::string_view fragment = chunk->fragment(i);
       if (batch && !encoder->Fits(*batch, fragment.size())) seal();
@@ -115,8 +133,10 @@ void IngestPipeline::AssembleWorker(int) {
         deadline = Clock::now() + flush_interval;
       }
       encoder->Append(batch.get(), fragment);
+      ++run;
       if (batch->records() >= options_.batch_size) seal();
     }
+    close_run();
     free_fragments_->Give(std::move(chunk));
   }
   seal();

@@ -17,6 +17,7 @@
 #include "pipeline/recycler.h"
 #include "pipeline/shutdown.h"
 #include "stages/flows/chunks.h"
+#include "stages/sources/checkpoint_inputs.h"
 
 namespace nf2 {
 
@@ -27,6 +28,13 @@ struct LineSourceOptions {
   // Descriptor 0 was closed when the program started (it now holds
   // /dev/null): reading "-" is an input error rather than an empty input.
   bool stdin_closed = false;
+  // --checkpoint-file (not owned; null: none): regular files resume where
+  // the last run's acknowledgements reached, and register their chunks.
+  CheckpointInputs* checkpoint = nullptr;
+  // --follow: at the end of a regular file wait for more (tail -F): follow a
+  // rename rotation after finishing the old file, restart a truncated file
+  // at 0, wait for a path that does not exist yet. Ends on a stop request.
+  bool follow = false;
 };
 
 class LineSource {
@@ -44,9 +52,18 @@ class LineSource {
  private:
   struct Input;  // one input being read: descriptor, buffer, where it is at
 
+  absl::Status RunEachInputInItsThread();
   absl::Status ReadInput(const std::string& name);
-  absl::Status ReadFd(int fd, const std::string& name);
-  absl::Status ReadLoop(int fd, const std::string& name, bool regular);
+  int OpenInput(const std::string& name);
+  absl::Status ReadFd(int fd, const std::string& name, bool reopened, bool* rotated);
+  absl::Status ReadLoop(Input& in);
+  void StartTracking(Input& in, bool reopened);
+  void Track(Input& in, uint64_t offset);
+  void RegisterChunk(Input& in, LineChunk& chunk, uint64_t end, uint64_t units);
+  bool FollowAtEof(Input& in);
+  bool RestartIfTruncated(Input& in);
+  bool RotationFinished(Input& in);
+  void WaitForWrite(Input& in);
   bool WaitForData(Input& in);
   bool ReadMore(Input& in);
   bool AwaitingFirstWriter(const Input& in);

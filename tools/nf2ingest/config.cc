@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <memory>
@@ -245,6 +246,14 @@ SettingsTable Table(Draft* d) {
       {"max-line-bytes", "MAX_LINE_BYTES", "BYTES", "1048576",
        "longer input lines (newline excluded) are counted invalid; at least --chunk-bytes",
        IntInto(&p.source.max_line_bytes, 1, 64 << 20)},
+      {"checkpoint-file", "CHECKPOINT_FILE", "FILE", "",
+       "record how far each input file is dealt with, and resume there on the next start "
+       "(files only, not stdin or FIFOs)",
+       StringInto(&c.checkpoint_path)},
+      {"follow", "FOLLOW", "", "false",
+       "like tail -F: at the end of each input file wait for more, follow rotation (rename or "
+       "copytruncate), wait for files that do not exist yet; runs until a stop signal",
+       BoolInto(&p.source.follow), FlagValue::kOptional},
       {"stats-interval", "STATS_INTERVAL", "SECONDS", "10",
        "seconds between live stats lines (a progress line on a terminal); 0 = off, else at "
        "least 0.1",
@@ -413,6 +422,25 @@ absl::Status ValidateLoadTest(const LoadedSettings& l, const Draft& d, Config* c
   return absl::OkStatus();
 }
 
+// --follow and --checkpoint-file work on files: a position to wait at or
+// resume from.
+absl::Status ValidateFileInputsOnly(const LoadedSettings& l, const Config& cfg,
+                                    const std::vector<std::string>& inputs) {
+  const PipelineOptions& p = cfg.pipeline;
+  for (const char* name : {"follow", "checkpoint-file"}) {
+    const bool set = name[0] == 'f' ? p.source.follow : !cfg.checkpoint_path.empty();
+    if (!set) continue;
+    if (p.generator)
+      return l.Invalid(name, "needs input files: cannot be combined with --generate");
+    if (p.replay_only)
+      return l.Invalid(name, "needs input files: cannot be combined with --replay");
+    if (std::find(inputs.begin(), inputs.end(), "-") != inputs.end()) {
+      return l.Invalid(name, "needs input files: stdin has no position to follow or resume from");
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Which input: files, the replay store or the generator.
 absl::Status ValidateInputs(const LoadedSettings& l, const Draft& d, Config* cfg,
                             std::vector<std::string> inputs) {
@@ -427,6 +455,7 @@ absl::Status ValidateInputs(const LoadedSettings& l, const Draft& d, Config* cfg
     p.sender.replay_only = true;
   }
   RETURN_IF_ERROR(ValidateLoadTest(l, d, cfg, &inputs));
+  RETURN_IF_ERROR(ValidateFileInputsOnly(l, *cfg, inputs));
   p.source.inputs = std::move(inputs);
   return absl::OkStatus();
 }

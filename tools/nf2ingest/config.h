@@ -26,6 +26,7 @@ struct Config {
   uint64_t spool_max_bytes = 0;
   std::string dead_letter_dir;  // empty: rejected batches are only logged
   std::string replay_dir;       // --replay: send this store and exit
+  std::string checkpoint_path;  // --checkpoint-file (empty: none)
   // Operating it.
   absl::Duration stats_interval = absl::Seconds(10);  // 0: no live view
   std::string metrics_host;                           // empty: no metrics endpoint

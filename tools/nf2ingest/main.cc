@@ -31,6 +31,7 @@
 #include "pipeline/signal_watcher.h"
 #include "stages/ingest/ingest_pipeline.h"
 #include "stages/sinks/http/spool.h"
+#include "tools/nf2ingest/checkpointer.h"
 #include "tools/nf2ingest/config.h"
 #include "tools/nf2ingest/exit_code.h"
 #include "tools/nf2ingest/live_view.h"
@@ -226,6 +227,22 @@ std::optional<Stores> OpenStores(Config& cfg, StopControl* stop) {
     cfg.pipeline.sender.dead_letters = stores.dead_letters.get();
   }
   return stores;
+}
+
+// --checkpoint-file: loaded and proven writable before any input is read (a
+// failure is bad configuration, printed here); null without the setting.
+bool OpenCheckpoint(Config& cfg, std::unique_ptr<Checkpointer>* out) {
+  if (cfg.checkpoint_path.empty()) return true;
+  auto opened = Checkpointer::Open(cfg.checkpoint_path);
+  if (!opened.ok()) {
+    std::fprintf(stderr,
+                 "nf2ingest: invalid setting --checkpoint-file / CHECKPOINT_FILE='%s': %s\n",
+                 cfg.checkpoint_path.c_str(), std::string(opened.status().message()).c_str());
+    return false;
+  }
+  *out = std::move(*opened);
+  cfg.pipeline.source.checkpoint = (*out)->inputs();
+  return true;
 }
 
 // The summary's own numbers as metrics, read when scraped, so the two always
@@ -451,10 +468,15 @@ int Run(Config& cfg, StopControl* stop) {
   LogStart(cfg);
   std::optional<Stores> stores = OpenStores(cfg, stop);
   if (!stores) return ExitCode({.bad_config = true});
+  std::unique_ptr<Checkpointer> checkpointer;
+  if (!OpenCheckpoint(cfg, &checkpointer)) return ExitCode({.bad_config = true});
   MetricsRegistry& registry = MetricsRegistry::Global();
   cfg.pipeline.metrics = &registry;
   pipeline::Outcomes outcomes;
   const auto outcome_metrics = RegisterOutcomeMetrics(registry, outcomes, stores->spool.get());
+  const auto checkpoint_metrics =
+      checkpointer ? checkpointer->RegisterMetrics(registry, cfg.pipeline.source.inputs)
+                   : std::vector<MetricsRegistry::CallbackHandle>();
   std::unique_ptr<MetricsServer> metrics_server;
   if (!StartMetricsServer(cfg, registry, &metrics_server)) return ExitCode({.bad_config = true});
   if (!ReportPathsWritable(cfg)) return ExitCode({.bad_config = true});
@@ -463,7 +485,9 @@ int Run(Config& cfg, StopControl* stop) {
   std::unique_ptr<RampJudge> ramp;
   const std::unique_ptr<TimelineRecorder> timeline = StartTimeline(cfg, registry, &ramp);
   ramp = SetUpRamp(cfg, registry, timeline.get());
+  if (checkpointer) checkpointer->Start();
   const PipelineRun run = RunPipeline(cfg, &outcomes, registry, stop);
+  if (checkpointer) checkpointer->Finish();  // the sender is done: the final offsets
   const OutcomeSnapshot snapshot = outcomes.Snapshot();
   if (timeline) timeline->Stop();
   if (cfg.pipeline.generator) {

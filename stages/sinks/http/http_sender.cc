@@ -245,6 +245,7 @@ bool HttpSender::Evict(std::unique_ptr<Batch>& batch, std::string_view why) {
     NoteSpoolWriteOk();
     batch->store_id = *id;
   }
+  batch->acks.AckAll();  // on disk: the next run replays it
   if (!batch->earlier_run) spooled_here_[batch->store_id] = batch->records();
   LogWarn(absl::StrCat("[SPOOL] ", Av(why), ": batch ", batch->id, " (", batch->records(),
                        " records) kept in ", options_.spool->dir()));
@@ -259,6 +260,7 @@ bool HttpSender::Admit(std::unique_ptr<Batch>& batch) {
   if (id.ok()) {
     NoteSpoolWriteOk();
     batch->store_id = *id;
+    batch->acks.AckAll();  // durable from here on
     in_memory_.insert(*id);
     return true;
   }
@@ -308,6 +310,7 @@ std::string HttpSender::DeadLetter(const Batch& batch, long status, const std::s
 
 void HttpSender::Reject(std::unique_ptr<Batch> batch, long status, const std::string& answer) {
   const size_t n = batch->records();
+  batch->acks.AckAll();
   std::string where;
   if (options_.replay_only) {
     where = "left in " + options_.spool->dir();
@@ -362,6 +365,7 @@ void HttpSender::Resolve(std::unique_ptr<Batch> batch, const HttpAnswer& answer)
 
 void HttpSender::Deliver(std::unique_ptr<Batch> batch, long status) {
   const size_t n = batch->records();
+  batch->acks.AckAll();
   if (batch->store_id != 0) options_.spool->Remove(batch->store_id).IgnoreError();
   if (batch->replay_origin != 0) FinishReplayPart(*batch);
   Forget(*batch);
