@@ -74,7 +74,7 @@ class AckTracker {
   // chunk with zero units is complete at once. The ref stays valid until the
   // chunk's last unit is acknowledged; the tracker must outlive every ref
   // still travelling (destroy it after the pipeline has joined).
-  absl::StatusOr<ChunkRef> Register(InputId input, uint64_t begin, uint64_t end, uint64_t units);
+  absl::StatusOr<ChunkRef> Register(InputId id, uint64_t begin, uint64_t end, uint64_t units);
 
   // Adds units to a chunk that still has at least one unit in flight held by
   // the caller: lets the source register a chunk with a single "parse" unit
@@ -87,11 +87,11 @@ class AckTracker {
   static void Ack(ChunkRef ref, uint64_t n);
 
   // End of the longest fully acknowledged prefix of the input's chunks.
-  uint64_t Watermark(InputId input) const;
+  uint64_t Watermark(InputId id) const;
   // Bytes registered past the watermark: read but not yet final.
-  uint64_t UnackedBytes(InputId input) const;
+  uint64_t UnackedBytes(InputId id) const;
   // Chunks registered but not yet behind the watermark.
-  size_t PendingChunks(InputId input) const;
+  size_t PendingChunks(InputId id) const;
   // The watermark of every input, indexed by id.
   std::vector<uint64_t> Watermarks() const;
 

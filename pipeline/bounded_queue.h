@@ -29,6 +29,7 @@ class BoundedQueue {
       : capacity_(capacity),
         free_slots_(static_cast<moodycamel::LightweightSemaphore::ssize_t>(capacity)) {}
 
+  ~BoundedQueue() = default;
   BoundedQueue(const BoundedQueue&) = delete;
   BoundedQueue& operator=(const BoundedQueue&) = delete;
 

@@ -120,6 +120,8 @@ class MetricsRegistry {
       o.registry_ = nullptr;
     }
     CallbackHandle& operator=(CallbackHandle&& o) noexcept;
+    CallbackHandle(const CallbackHandle&) = delete;
+    CallbackHandle& operator=(const CallbackHandle&) = delete;
     ~CallbackHandle() { Reset(); }
     void Reset();
 

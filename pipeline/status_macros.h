@@ -23,9 +23,12 @@
 #define ASSIGN_OR_RETURN(lhs, expr) \
   NF2_ASSIGN_OR_RETURN_IMPL(NF2_STATUS_CONCAT(nf2_statusor_, __LINE__), lhs, expr)
 
+// `lhs` may be a declaration (`auto x`), which parentheses would break.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define NF2_ASSIGN_OR_RETURN_IMPL(statusor, lhs, expr)     \
   auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = *std::move(statusor)
+// NOLINTEND(bugprone-macro-parentheses)
 
 #endif  // NF2INGEST_PIPELINE_STATUS_MACROS_H_

@@ -4,8 +4,8 @@
 
 namespace nf2::pipeline {
 
-WorkerGroup::WorkerGroup(std::string name, int threads, std::function<void(int)> work,
-                         std::function<void()> on_all_done)
+WorkerGroup::WorkerGroup(std::string name, int threads, const std::function<void(int)>& work,
+                         const std::function<void()>& on_all_done)
     : name_(std::move(name)), running_(threads) {
   threads_.reserve(threads);
   for (int i = 0; i < threads; ++i) {

@@ -15,8 +15,8 @@ class WorkerGroup {
  public:
   // `work(i)` runs on thread i; `on_all_done` runs once, on the thread of the
   // worker that finishes last.
-  WorkerGroup(std::string name, int threads, std::function<void(int)> work,
-              std::function<void()> on_all_done);
+  WorkerGroup(std::string name, int threads, const std::function<void(int)>& work,
+              const std::function<void()>& on_all_done);
   ~WorkerGroup();  // joins
 
   WorkerGroup(const WorkerGroup&) = delete;

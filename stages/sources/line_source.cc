@@ -55,9 +55,9 @@ void GrowPipe(int fd) {
 }
 
 // The input's error, already logged with its name.
-absl::Status InputError(std::string message) {
+absl::Status InputError(const std::string& message) {
   LogError(message);
-  return absl::DataLossError(std::move(message));
+  return absl::DataLossError(message);
 }
 
 // Where the last whole line of `chunk` ends (0: no newline yet).

@@ -34,7 +34,7 @@ std::vector<std::string> FilesIn(const std::string& dir, const std::string& suff
       std::string name = e->d_name;
       if (name.size() >= suffix.size() &&
           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
-        out.push_back(dir + "/" + name);
+        out.push_back(std::string(dir).append("/").append(name));
       }
     }
     closedir(d);
@@ -232,6 +232,8 @@ class FifoWriter {
     stop_ = true;
     thread_.join();
   }
+  FifoWriter(const FifoWriter&) = delete;
+  FifoWriter& operator=(const FifoWriter&) = delete;
   uint64_t written() const { return written_; }
 
  private:
@@ -422,7 +424,7 @@ int FreePort() {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   socklen_t len = sizeof addr;
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);

@@ -198,6 +198,7 @@ TEST(ObservabilityTest, SlowMetricsClientsBlockNeitherHealthNorExit) {
   ASSERT_GT(port, 0) << ReadFile(opts.stderr_path);
 
   std::vector<int> slow;
+  slow.reserve(16);
   for (int i = 0; i < 8; ++i) slow.push_back(StalledClient(port, "GET /metr"));
   const auto asked = Clock::now();
   auto [status, body] = HttpGet("http://127.0.0.1:" + std::to_string(port) + "/healthz", "");

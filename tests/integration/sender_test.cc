@@ -389,6 +389,8 @@ class StderrCapture {
     close(fd);
   }
   ~StderrCapture() { Restore(); }
+  StderrCapture(const StderrCapture&) = delete;
+  StderrCapture& operator=(const StderrCapture&) = delete;
   std::string Text() {
     Restore();
     return testing::ReadFile(path_);
@@ -416,7 +418,7 @@ class EchoingServer {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    EXPECT_EQ(bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
     listen(listen_fd_, 8);
     socklen_t len = sizeof addr;
     getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -428,6 +430,8 @@ class EchoingServer {
     thread_.join();
     close(listen_fd_);
   }
+  EchoingServer(const EchoingServer&) = delete;
+  EchoingServer& operator=(const EchoingServer&) = delete;
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
  private:

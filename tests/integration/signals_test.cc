@@ -44,6 +44,8 @@ class ReadingFromAFifo {
   ~ReadingFromAFifo() {
     if (wfd_ >= 0) close(wfd_);
   }
+  ReadingFromAFifo(const ReadingFromAFifo&) = delete;
+  ReadingFromAFifo& operator=(const ReadingFromAFifo&) = delete;
 
   // Writes the 50 fixture lines and waits until nf2ingest has read them all.
   bool WriteFixtureAndWaitConsumed() {
@@ -157,6 +159,8 @@ class SilentServer {
     port_ = ntohs(addr.sin_port);
   }
   ~SilentServer() { close(fd_); }
+  SilentServer(const SilentServer&) = delete;
+  SilentServer& operator=(const SilentServer&) = delete;
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   // A connection waits in the backlog: the client is in its request.
   bool WaitForConnection(milliseconds timeout) {

@@ -21,8 +21,6 @@
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
 
-extern char** environ;
-
 namespace nf2::testing {
 
 std::string BinPath(const std::string& name) { return std::string(NF2_BIN_DIR) + "/" + name; }
@@ -93,7 +91,7 @@ ExecImage MakeExecImage(const SpawnOptions& options) {
   for (const auto& [k, v] : options.env) env[k] = v;
   ExecImage image;
   image.strings = options.argv;
-  for (const auto& [k, v] : env) image.strings.push_back(k + "=" + v);
+  for (const auto& [k, v] : env) image.strings.push_back(std::string(k).append("=").append(v));
   for (size_t i = 0; i < image.strings.size(); ++i) {
     (i < options.argv.size() ? image.argv : image.envp).push_back(image.strings[i].data());
   }
@@ -234,7 +232,7 @@ std::optional<int> Process::Wait(std::chrono::milliseconds timeout) {
   return exit_code_;
 }
 
-Sink::Sink(std::vector<std::string> extra_args, std::map<std::string, std::string> env) {
+Sink::Sink(const std::vector<std::string>& extra_args, std::map<std::string, std::string> env) {
   const std::string dir = TempDir();
   out_path_ = dir + "/received.jsonl";
   SpawnOptions opts;
@@ -263,9 +261,12 @@ std::map<std::string, double> Sink::Metrics() {
     ADD_FAILURE() << "metrics not JSON: " << body;
     return out;
   }
+  // rapidjson 1.1's member iterators predate C++20's reversed comparisons.
+  // NOLINTNEXTLINE(clang-diagnostic-ambiguous-reversed-operator)
   for (auto& m : doc.GetObject()) {
     if (m.value.IsNumber()) out[m.name.GetString()] = m.value.GetDouble();
     if (m.value.IsObject() && std::string(m.name.GetString()) == "status_counts") {
+      // NOLINTNEXTLINE(clang-diagnostic-ambiguous-reversed-operator)
       for (auto& s : m.value.GetObject()) {
         if (s.value.IsNumber())
           out[std::string("status:") + s.name.GetString()] = s.value.GetDouble();
@@ -321,7 +322,8 @@ RunResult RunNf2ingest(const std::vector<std::string>& args,
   return result;
 }
 
-Corpus MakeCorpus(const std::string& dir, const std::string& name, std::vector<std::string> args) {
+Corpus MakeCorpus(const std::string& dir, const std::string& name,
+                  const std::vector<std::string>& args) {
   Corpus c{dir + "/" + name + ".jsonl", dir + "/" + name + ".expected.jsonl", ""};
   SpawnOptions opts;
   opts.argv = {BinPath("flowgen"), "--out", c.lines, "--expected", c.expected};

@@ -62,7 +62,7 @@ class Process {
 // A running ingest-sink on 127.0.0.1 with a free port.
 class Sink {
  public:
-  explicit Sink(std::vector<std::string> extra_args = {},
+  explicit Sink(const std::vector<std::string>& extra_args = {},
                 std::map<std::string, std::string> env = {});
   int port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
@@ -105,7 +105,8 @@ struct Corpus {
   std::string expected;
   std::string stats;
 };
-Corpus MakeCorpus(const std::string& dir, const std::string& name, std::vector<std::string> args);
+Corpus MakeCorpus(const std::string& dir, const std::string& name,
+                  const std::vector<std::string>& args);
 // A count from flowgen's stats line, e.g. FlowgenCount(c.stats, "valid").
 uint64_t FlowgenCount(const std::string& stats, const std::string& key);
 

@@ -48,9 +48,12 @@ constexpr size_t kKeepAliveMaxRequests = 1000000;
 // Appends accepted records to --out. One writer at a time, so lines never interleave.
 class RecordLog {
  public:
+  RecordLog() = default;
   ~RecordLog() {
     if (file_ != nullptr) std::fclose(file_);
   }
+  RecordLog(const RecordLog&) = delete;
+  RecordLog& operator=(const RecordLog&) = delete;
 
   bool Open(const std::string& path) {
     file_ = std::fopen(path.c_str(), "a");

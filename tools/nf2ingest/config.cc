@@ -52,7 +52,8 @@ bool IsValidUtf8(std::string_view s) {
     if (c < 0x80) {
       ++i;
       continue;
-    } else if ((c & 0xe0) == 0xc0) {
+    }
+    if ((c & 0xe0) == 0xc0) {
       extra = 1, cp = c & 0x1f;
     } else if ((c & 0xf0) == 0xe0) {
       extra = 2, cp = c & 0x0f;
@@ -445,7 +446,7 @@ absl::Status ValidateFileInputsOnly(const LoadedSettings& l, const Config& cfg,
 absl::Status ValidateInputs(const LoadedSettings& l, const Draft& d, Config* cfg,
                             std::vector<std::string> inputs) {
   PipelineOptions& p = cfg->pipeline;
-  if (inputs.empty()) inputs.push_back("-");
+  if (inputs.empty()) inputs.emplace_back("-");
   if (!cfg->replay_dir.empty()) {
     if (inputs.size() != 1 || inputs[0] != "-") {
       return l.Invalid("replay", "reads no input: do not name input files");

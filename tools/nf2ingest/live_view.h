@@ -25,6 +25,8 @@ class LiveView {
   LiveView(const pipeline::MetricsRegistry* registry, const pipeline::Outcomes* outcomes,
            absl::Duration interval, bool terminal);
   ~LiveView();  // Stop()
+  LiveView(const LiveView&) = delete;
+  LiveView& operator=(const LiveView&) = delete;
 
   // Stops the thread and erases the progress line (before the summary).
   void Stop();

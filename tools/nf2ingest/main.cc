@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -159,6 +160,8 @@ absl::StatusOr<std::unique_ptr<pipeline::SignalWatcher>> WatchSignals(StopContro
 struct CurlGlobal {
   CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
   ~CurlGlobal() { curl_global_cleanup(); }
+  CurlGlobal(const CurlGlobal&) = delete;
+  CurlGlobal& operator=(const CurlGlobal&) = delete;
 };
 
 std::string RunId() {
@@ -316,8 +319,9 @@ bool ReportPathsWritable(const Config& cfg) {
   const std::pair<const char*, const std::string*> paths[] = {
       {"--report / REPORT", &cfg.report_path},
       {"--report-html / REPORT_HTML", &cfg.report_html_path}};
-  for (const auto& [setting, path] : paths) {
-    if (path->empty()) continue;
+  return std::ranges::all_of(paths, [](const auto& setting_path) {
+    const auto& [setting, path] = setting_path;
+    if (path->empty()) return true;
     const int fd = open(path->c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
       std::fprintf(stderr, "nf2ingest: invalid setting %s='%s': %s\n", setting, path->c_str(),
@@ -325,8 +329,8 @@ bool ReportPathsWritable(const Config& cfg) {
       return false;
     }
     close(fd);
-  }
-  return true;
+    return true;
+  });
 }
 
 // One look at the API before reading anything: a refused key ends the run

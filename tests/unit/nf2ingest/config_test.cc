@@ -44,7 +44,7 @@ std::string ErrorOf(const Env& env, const std::vector<std::string>& args = {}) {
 }
 
 std::string TempFile(const std::string& name, const std::string& content) {
-  const std::string path = ::testing::TempDir() + "/config_test_" + name;
+  std::string path = ::testing::TempDir() + "/config_test_" + name;
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << content;
   return path;
@@ -130,7 +130,7 @@ TEST(ConfigTest, FlagsOverrideEnvironmentInBothForms) {
     std::vector<std::string> args;
     for (const auto& [flag, value] : flags) {
       if (equals_form) {
-        args.push_back("--" + flag + "=" + value);
+        args.push_back(std::string("--").append(flag).append("=").append(value));
       } else {
         args.push_back("--" + flag);
         args.push_back(value);

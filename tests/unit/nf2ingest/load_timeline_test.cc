@@ -126,7 +126,8 @@ TEST(LoadReportHtml, ChartsPlotTheJsonReportsNumbers) {
     totals.ok += 5;
     totals.r503 += s < 8 ? 0 : 2;
     totals.retries += s < 8 ? 0 : 2;
-    for (int r = 0; r < 7; ++r) latency->Record(static_cast<uint64_t>(2000 * s + 300 * r));
+    for (int r = 0; r < 7; ++r)
+      latency->Record(2000 * static_cast<uint64_t>(s) + 300 * static_cast<uint64_t>(r));
     timeline.AddTotals(s, totals);
     if (s % 5 == 0 || s == 12) {
       Histogram::Snapshot after = latency->TakeSnapshot();

@@ -243,6 +243,7 @@ TEST(AckTrackerTest, ConcurrentStressEndsAtTotalBytes) {
   constexpr int kAckers = 4;
   AckTracker t;
   std::vector<AckTracker::InputId> ids;
+  ids.reserve(kInputs);
   for (int i = 0; i < kInputs; ++i) ids.push_back(t.AddInput());
 
   struct Work {
@@ -282,6 +283,7 @@ TEST(AckTrackerTest, ConcurrentStressEndsAtTotalBytes) {
   });
 
   std::vector<std::thread> ackers;
+  ackers.reserve(kAckers);
   for (int k = 0; k < kAckers; ++k) {
     ackers.emplace_back([&, k] {
       std::mt19937 rng(100 + k);

@@ -359,7 +359,7 @@ TEST_F(ResumeTest, NoEntryStartsFromTheTop) {
   EXPECT_EQ(d.kind, ResumeDecision::Kind::kNoCheckpoint);
   EXPECT_EQ(d.offset, 0u);
   const std::vector<Entry> entries = {entry_};
-  EXPECT_EQ(Find(entries, path_), &entries[0]);
+  EXPECT_EQ(Find(entries, path_), entries.data());
   EXPECT_EQ(Find(entries, path_ + "x"), nullptr);
 }
 

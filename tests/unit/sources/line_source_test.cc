@@ -51,8 +51,9 @@ TEST(LineSourceTest, LineOfExactlyTheLimitPassesOneMoreIsInvalid) {
   const std::string longer(kMax + 1, 'b');
   for (size_t chunk_bytes : {size_t{1024}, size_t{4096}}) {
     SCOPED_TRACE(chunk_bytes);
-    const Result r =
-        ReadThrough("x\n" + exact + "\n" + longer + "\ny\n" + exact, chunk_bytes, kMax);
+    const Result r = ReadThrough(
+        std::string("x\n").append(exact).append("\n").append(longer).append("\ny\n").append(exact),
+        chunk_bytes, kMax);
     EXPECT_EQ(r.invalid, 1u);
     EXPECT_EQ(r.lengths, (std::vector<size_t>{1, kMax, 1, kMax}));
     EXPECT_EQ(r.lines, (std::vector<std::string>{"x", "aaaaaaaa", "y", "aaaaaaaa"}));
