@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <functional>
+#include <map>
 #include <optional>
 
 #include "absl/strings/ascii.h"
@@ -103,6 +105,37 @@ std::string HelpEntry(const std::string& left, const std::string& env, size_t le
     line.resize(std::max(line.size() + 1, 2 + left_width + 1 + env_width + 1), ' ');
   }
   return line + Wrap(help, line.size(), line.size()) + "\n";
+}
+
+using TextMap = std::map<std::string, std::string, std::less<>>;
+using GivenMap = std::map<std::string, bool, std::less<>>;
+
+// An argument that is not a flag: "-" (stdin), anything not starting with
+// '-', and everything after "--".
+bool IsPositional(const std::string& arg, bool only_positional) {
+  return only_positional || arg == "-" || arg.empty() || arg.front() != '-';
+}
+
+// The error for a flag the table does not have: the program's own, when it
+// has a better message for that name, else the generic one.
+absl::Status UnknownFlagError(const FlagArg& flag, const SettingsLoadOptions& options) {
+  if (options.check_unknown) {
+    if (absl::Status st = options.check_unknown(flag.name); !st.ok()) return st;
+  }
+  // Name the flag without its value: a mistyped --token=... must not
+  // print the secret it carries.
+  return absl::InvalidArgumentError(absl::StrCat("unknown flag --", flag.name, " (see --help)"));
+}
+
+// Parses every setting that has a text (a default, a variable or a flag)
+// into its field, in table order; the first error wins.
+absl::Status ParseEveryRow(const SettingsTable& table, TextMap& text, GivenMap& given) {
+  for (const Setting& s : table) {
+    const std::string& row_text = text[s.flag];
+    if (row_text.empty() && !given[s.flag]) continue;
+    if (absl::Status st = s.parse(s, row_text); !st.ok()) return st;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -256,7 +289,7 @@ absl::StatusOr<LoadedSettings> LoadSettings(const SettingsTable& table,
   bool only_positional = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    if (only_positional || arg == "-" || arg.empty() || arg.front() != '-') {
+    if (IsPositional(arg, only_positional)) {
       if (!options.allow_positional) {
         return absl::InvalidArgumentError(
             absl::StrCat("unexpected argument '", arg, "' (see --help)"));
@@ -274,25 +307,13 @@ absl::StatusOr<LoadedSettings> LoadSettings(const SettingsTable& table,
       return loaded;
     }
     const Setting* row = FindRow(table, flag.name);
-    if (row == nullptr) {
-      if (options.check_unknown) {
-        if (absl::Status st = options.check_unknown(flag.name); !st.ok()) return st;
-      }
-      // Name the flag without its value: a mistyped --token=... must not
-      // print the secret it carries.
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown flag --", flag.name, " (see --help)"));
-    }
+    if (row == nullptr) return UnknownFlagError(flag, options);
     absl::StatusOr<std::string> text = FlagText(*row, flag, args, &i);
     if (!text.ok()) return text.status();
     loaded.text_[row->flag] = *std::move(text);
     loaded.given_[row->flag] = true;
   }
-  for (const Setting& s : table) {
-    const std::string& text = loaded.text_[s.flag];
-    if (text.empty() && !loaded.given_[s.flag]) continue;
-    if (absl::Status st = s.parse(s, text); !st.ok()) return st;
-  }
+  if (absl::Status st = ParseEveryRow(table, loaded.text_, loaded.given_); !st.ok()) return st;
   return loaded;
 }
 

@@ -1,6 +1,8 @@
 #include "stages/ingest/ingest_pipeline.h"
 
 #include <chrono>
+#include <memory>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -27,6 +29,94 @@ std::string Printable(std::string_view line) {
   }
   if (line.size() > limit) out += "...";
   return out;
+}
+
+using Clock = std::chrono::steady_clock;
+
+// Per-batch size histograms (all null without metrics).
+struct BatchHistograms {
+  pipeline::LogLinearHistogram* records = nullptr;
+  pipeline::LogLinearHistogram* raw_bytes = nullptr;
+  pipeline::LogLinearHistogram* wire_bytes = nullptr;
+};
+
+// One assembler's open batch: fragments go in until it is full or its flush
+// deadline passes, then it is sealed (split if too large) and queued.
+class BatchAssembler {
+ public:
+  BatchAssembler(std::unique_ptr<BatchEncoder> encoder, pipeline::BoundedQueue<Batch>* out,
+                 BatchHistograms histograms, size_t batch_size, Clock::duration flush_interval)
+      : encoder_(std::move(encoder)),
+        out_(out),
+        histograms_(histograms),
+        batch_size_(batch_size),
+        flush_interval_(flush_interval) {}
+
+  bool has_batch() const { return batch_ != nullptr; }
+  // FLUSH_INTERVAL after the open batch's first record.
+  Clock::time_point deadline() const { return deadline_; }
+
+  void AddChunk(const FragmentChunk& chunk) {
+    run_ref_ = chunk.ref;
+    for (size_t i = 0; i < chunk.count(); ++i) AddFragment(chunk.fragment(i));
+    CloseRun();
+  }
+
+  void Seal() {
+    CloseRun();
+    if (!batch_) return;
+    encoder_->Seal(std::move(batch_), &sealed_);
+    for (auto& b : sealed_) {
+      RecordSizes(*b);
+      out_->Push(std::move(b));
+    }
+    sealed_.clear();
+  }
+
+ private:
+  void AddFragment(std::string_view fragment) {
+    if (batch_ && !encoder_->Fits(*batch_, fragment.size())) Seal();
+    if (!batch_) {
+      batch_ = encoder_->Begin();
+      deadline_ = Clock::now() + flush_interval_;
+    }
+    encoder_->Append(batch_.get(), fragment);
+    ++run_;
+    if (batch_->records() >= batch_size_) Seal();
+  }
+
+  // Records of the current chunk appended to the current batch and not yet
+  // in its acks: one run per (batch, chunk), never one call per record.
+  void CloseRun() {
+    if (batch_) batch_->acks.Append(run_ref_, run_);
+    run_ = 0;
+  }
+
+  void RecordSizes(const Batch& b) {
+    if (!histograms_.records) return;
+    histograms_.records->Record(b.records());
+    histograms_.raw_bytes->Record(b.body.size());
+    histograms_.wire_bytes->Record(b.wire_size());
+  }
+
+  std::unique_ptr<BatchEncoder> encoder_;
+  pipeline::BoundedQueue<Batch>* out_;
+  BatchHistograms histograms_;
+  size_t batch_size_;
+  Clock::duration flush_interval_;
+  std::unique_ptr<Batch> batch_;
+  Clock::time_point deadline_;
+  std::vector<std::unique_ptr<Batch>> sealed_;
+  pipeline::ChunkRef run_ref_;
+  uint64_t run_ = 0;
+};
+
+// Pops the next chunk if one comes before `deadline`; false when the
+// deadline passed first.
+bool PopBefore(pipeline::BoundedQueue<FragmentChunk>& q, Clock::time_point deadline,
+               std::unique_ptr<FragmentChunk>& chunk) {
+  auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
+  return left.count() > 0 && q.PopWait(chunk, left);
 }
 
 }  // namespace
@@ -82,64 +172,22 @@ void IngestPipeline::MapWorker(int) {
 }
 
 void IngestPipeline::AssembleWorker(int) {
-  using Clock = std::chrono::steady_clock;
-  auto encoder = MakeEncoder();
-  std::unique_ptr<Batch> batch;
-  Clock::time_point deadline;
-  std::vector<std::unique_ptr<Batch>> sealed;
-  const auto flush_interval = absl::ToChronoNanoseconds(options_.flush_interval);
-
-  // Records of the current chunk appended to the current batch and not yet
-  // in its acks: one run per (batch, chunk), never one call per record.
-  pipeline::ChunkRef run_ref;
-  uint64_t run = 0;
-  auto close_run = [&] {
-    if (batch) batch->acks.Append(run_ref, run);
-    run = 0;
-  };
-  auto seal = [&] {
-    close_run();
-    if (!batch) return;
-    encoder->Seal(std::move(batch), &sealed);
-    for (auto& b : sealed) {
-      if (batch_records_) {
-        batch_records_->Record(b->records());
-        batch_raw_bytes_->Record(b->body.size());
-        batch_wire_bytes_->Record(b->wire_size());
-      }
-      q_batches_->Push(std::move(b));
-    }
-    sealed.clear();
-  };
-
+  BatchAssembler assembler(MakeEncoder(), q_batches_.get(),
+                           {batch_records_, batch_raw_bytes_, batch_wire_bytes_},
+                           options_.batch_size, absl::ToChronoNanoseconds(options_.flush_interval));
   while (true) {
     std::unique_ptr<FragmentChunk> chunk;
-    if (batch) {
-      auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
-      if (left.count() <= 0 || !q_fragments_->PopWait(chunk, left)) {
-        seal();  // FLUSH_INTERVAL passed since the batch's first record
-        continue;
-      }
-    } else {
+    if (!assembler.has_batch()) {
       chunk = q_fragments_->Pop();
+    } else if (!PopBefore(*q_fragments_, assembler.deadline(), chunk)) {
+      assembler.Seal();  // FLUSH_INTERVAL passed since the batch's first record
+      continue;
     }
     if (!chunk) break;  // end of input
-    run_ref = chunk->ref;
-    for (size_t i = 0; i < chunk->count(); ++i) {
-      std::string_view fragment = chunk->fragment(i);
-      if (batch && !encoder->Fits(*batch, fragment.size())) seal();
-      if (!batch) {
-        batch = encoder->Begin();
-        deadline = Clock::now() + flush_interval;
-      }
-      encoder->Append(batch.get(), fragment);
-      ++run;
-      if (batch->records() >= options_.batch_size) seal();
-    }
-    close_run();
+    assembler.AddChunk(*chunk);
     free_fragments_->Give(std::move(chunk));
   }
-  seal();
+  assembler.Seal();
 }
 
 absl::Status IngestPipeline::Run() {

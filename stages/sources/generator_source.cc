@@ -68,6 +68,95 @@ absl::Status GeneratorSource::Run() {
   return absl::OkStatus();
 }
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// When line `i` of a step at `rate` that began at `start` is due.
+inline Clock::time_point DueAt(Clock::time_point start, double rate, uint64_t i) {
+  return start +
+         std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(i) * 1e9 / rate));
+}
+
+// How many lines the next chunk gets: everything due by `now` (at least the
+// next line), at most `per_chunk`.
+inline uint64_t LinesForChunk(Clock::time_point start, Clock::time_point now, double rate,
+                              uint64_t made, uint64_t total, uint64_t per_chunk) {
+  const uint64_t ready = std::min<uint64_t>(
+      total, static_cast<uint64_t>(std::chrono::duration<double>(now - start).count() * rate) + 1);
+  return std::min<uint64_t>(std::max<uint64_t>(ready, made + 1) - made, per_chunk);
+}
+
+// Writes up to `n` lines into `chunk` (`room` bytes of them, plus the
+// parser's padding) and returns how many it wrote.
+inline uint64_t FillChunk(flowgen::FlowGenerator& gen, LineChunk& chunk, uint64_t n, size_t room) {
+  if (chunk.data.size() < room + kLinePadding) chunk.data.resize(room + kLinePadding);
+  char* p = chunk.data.data();
+  char* const limit = chunk.data.data() + room - flowgen::FlowGenerator::kMaxLineBytes;
+  uint64_t lines = 0;
+  while (lines < n && p <= limit) {
+    p = gen.WriteLine(p, nullptr);
+    ++lines;
+  }
+  chunk.size = static_cast<size_t>(p - chunk.data.data());
+  return lines;
+}
+
+}  // namespace
+
+bool GeneratorSource::SleepUntilDue(Clock::time_point due, Clock::time_point now) {
+  if (due <= now) return false;
+  // Wait for the schedule (a timer, not synchronisation); a stop request
+  // wakes the poll at once.
+  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(due - now).count();
+  if (wait <= 0) return false;  // less than a millisecond early: close enough
+  pollfd pfd{shutdown_->wake_fd(), POLLIN, 0};
+  poll(&pfd, 1, static_cast<int>(wait));
+  return true;
+}
+
+void GeneratorSource::RecordLag(Clock::time_point due) {
+  if (!lag_us_) return;
+  const auto late = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - due);
+  lag_us_->Record(static_cast<uint64_t>(std::max<int64_t>(late.count(), 0)));
+}
+
+bool GeneratorSource::PushBefore(std::unique_ptr<LineChunk>& chunk, Clock::time_point end) {
+  bool pushed = false;
+  while (!pushed && !shutdown_->stop_requested()) {
+    const auto left = end - Clock::now();
+    if (left <= Clock::duration::zero()) break;
+    pushed = out_->PushWait(chunk, std::min<std::chrono::microseconds>(
+                                       std::chrono::duration_cast<std::chrono::microseconds>(left) +
+                                           std::chrono::microseconds(1),
+                                       std::chrono::milliseconds(50)));
+  }
+  return pushed;
+}
+
+bool GeneratorSource::HandOn(std::unique_ptr<LineChunk> chunk, Clock::time_point end,
+                             bool hard_end) {
+  if (!hard_end) {
+    out_->Push(std::move(chunk));  // blocks while the pipeline is full: lag grows
+    return true;
+  }
+  // Wait for room until the step's end; lines the pipeline never took by
+  // then are dropped (the step counts them as behind).
+  if (PushBefore(chunk, end)) return true;
+  if (recycler_) recycler_->Give(std::move(chunk));
+  return false;
+}
+
+void GeneratorSource::WaitForStepEnd(Clock::time_point end) {
+  while (!shutdown_->stop_requested()) {
+    const auto now = Clock::now();
+    if (now >= end) break;
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(end - now).count();
+    pollfd pfd{shutdown_->wake_fd(), POLLIN, 0};
+    poll(&pfd, 1, static_cast<int>(std::max<int64_t>(wait, 1)));
+  }
+}
+
 uint64_t GeneratorSource::RunStep(flowgen::FlowGenerator& gen, double rate, Clock::time_point start,
                                   Clock::time_point end, uint64_t total, bool hard_end) {
   // Small chunks (~5 ms of lines) keep the time a line waits for its chunk
@@ -75,76 +164,25 @@ uint64_t GeneratorSource::RunStep(flowgen::FlowGenerator& gen, double rate, Cloc
   const size_t room =
       std::max<size_t>(options_.chunk_bytes, 2 * flowgen::FlowGenerator::kMaxLineBytes);
   const uint64_t per_chunk = std::max<uint64_t>(1, static_cast<uint64_t>(rate * 0.005));
-  auto due_at = [&](uint64_t i) {
-    return start +
-           std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(i) * 1e9 / rate));
-  };
   const uint64_t before = generated_.load();  // RunStep keeps the total current
   uint64_t made = 0;
   while (made < total && !shutdown_->stop_requested()) {
-    auto now = Clock::now();
-    if (now >= end && (hard_end || due_at(made) >= end)) break;
-    const auto due = due_at(made);
-    if (due > now) {
-      // Wait for the schedule (a timer, not synchronisation); a stop request
-      // wakes the poll at once.
-      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(due - now).count();
-      pollfd pfd{shutdown_->wake_fd(), POLLIN, 0};
-      if (wait > 0) poll(&pfd, 1, static_cast<int>(wait));
-      if (wait > 0) continue;
-      // Less than a millisecond early: close enough.
-    }
+    const auto now = Clock::now();
+    const auto due = DueAt(start, rate, made);
+    if (now >= end && (hard_end || due >= end)) break;
+    if (SleepUntilDue(due, now)) continue;
     // Everything due by now, in chunks of at most `per_chunk` lines.
-    const uint64_t ready = std::min<uint64_t>(
-        total,
-        static_cast<uint64_t>(std::chrono::duration<double>(now - start).count() * rate) + 1);
-    const uint64_t n = std::min<uint64_t>(std::max<uint64_t>(ready, made + 1) - made, per_chunk);
+    const uint64_t n = LinesForChunk(start, now, rate, made, total, per_chunk);
     auto chunk = recycler_ ? recycler_->Take() : std::make_unique<LineChunk>();
-    if (chunk->data.size() < room + kLinePadding) chunk->data.resize(room + kLinePadding);
-    char* p = chunk->data.data();
-    char* const limit = chunk->data.data() + room - flowgen::FlowGenerator::kMaxLineBytes;
-    uint64_t lines = 0;
-    while (lines < n && p <= limit) {
-      p = gen.WriteLine(p, nullptr);
-      ++lines;
-    }
-    chunk->size = static_cast<size_t>(p - chunk->data.data());
-    if (lag_us_) {
-      const auto late = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - due);
-      lag_us_->Record(static_cast<uint64_t>(std::max<int64_t>(late.count(), 0)));
-    }
-    if (hard_end) {
-      // Wait for room until the step's end; lines the pipeline never took
-      // by then are dropped (the step counts them as behind).
-      bool pushed = false;
-      while (!pushed && !shutdown_->stop_requested()) {
-        const auto left = end - Clock::now();
-        if (left <= Clock::duration::zero()) break;
-        pushed =
-            out_->PushWait(chunk, std::min<std::chrono::microseconds>(
-                                      std::chrono::duration_cast<std::chrono::microseconds>(left) +
-                                          std::chrono::microseconds(1),
-                                      std::chrono::milliseconds(50)));
-      }
-      if (!pushed) {
-        if (recycler_) recycler_->Give(std::move(chunk));
-        break;
-      }
-    } else {
-      out_->Push(std::move(chunk));  // blocks while the pipeline is full: lag grows
-    }
+    const uint64_t lines = FillChunk(gen, *chunk, n, room);
+    RecordLag(due);
+    if (!HandOn(std::move(chunk), end, hard_end)) break;
     made += lines;
     generated_.store(before + made);
   }
   // A step that made every line early waits for its scheduled end, so that
   // the next one starts on time and a hook sees the whole step.
-  while (made >= total && !shutdown_->stop_requested()) {
-    const auto now = Clock::now();
-    if (now >= end) break;
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(end - now).count();
-    pollfd pfd{shutdown_->wake_fd(), POLLIN, 0};
-    poll(&pfd, 1, static_cast<int>(std::max<int64_t>(wait, 1)));
-  }
+  if (made >= total) WaitForStepEnd(end);
   return made;
 }
 

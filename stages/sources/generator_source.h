@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -76,6 +77,18 @@ class GeneratorSource {
   // (with `hard_end`, only until `end`). Returns how many it handed on.
   uint64_t RunStep(flowgen::FlowGenerator& gen, double rate, Clock::time_point start,
                    Clock::time_point end, uint64_t total, bool hard_end);
+  // Sleeps towards `due` when it is at least a millisecond away (a stop
+  // wakes it); true when it slept, so the caller looks at the clock again.
+  bool SleepUntilDue(Clock::time_point due, Clock::time_point now);
+  // Records how late a chunk whose first line was due at `due` goes out.
+  void RecordLag(Clock::time_point due);
+  // Pushes `chunk`, waiting for room no later than `end`; true when pushed.
+  bool PushBefore(std::unique_ptr<LineChunk>& chunk, Clock::time_point end);
+  // Hands `chunk` to the pipeline: with `hard_end` only before `end` (false,
+  // and the chunk recycled, when it could not), otherwise blocking for room.
+  bool HandOn(std::unique_ptr<LineChunk> chunk, Clock::time_point end, bool hard_end);
+  // Waits (a timer; a stop wakes it) until the step's scheduled end.
+  void WaitForStepEnd(Clock::time_point end);
 
   GeneratorSourceOptions options_;
   pipeline::BoundedQueue<LineChunk>* out_;

@@ -224,22 +224,41 @@ int OpenOutput(const std::string& path) {
   return fd;
 }
 
-int RunJson(const Options& o) {
-  const int out_fd = o.out_path.empty() ? STDOUT_FILENO : OpenOutput(o.out_path);
-  const std::string out_name = o.out_path.empty() ? "stdout" : o.out_path;
-  const int expected_fd = o.expected_path.empty() ? -1 : OpenOutput(o.expected_path);
+// How far the current burst goes: everything that is due by now when paced,
+// otherwise the whole run at once.
+uint64_t NextBurstEnd(const Options& o, Pacer& pacer, uint64_t done, uint64_t total) {
+  uint64_t burst_end = total;
+  if (o.rate > 0) {
+    const uint64_t due = pacer.WaitForBudget(done);
+    if (due < burst_end) burst_end = due;
+  }
+  return burst_end;
+}
 
-  constexpr size_t kBufBytes = 1 << 20;
-  const std::unique_ptr<char[]> buf(new char[kBufBytes]);
+// The JSON lines and (with --expected) their flows.v1 records, each gathered
+// in a large buffer so a write carries many lines.
+struct JsonOutputs {
+  static constexpr size_t kBufBytes = 1 << 20;
+
+  int out_fd = STDOUT_FILENO;
+  std::string out_name;
+  int expected_fd = -1;
+  std::string expected_name;
+  std::unique_ptr<char[]> buf{new char[kBufBytes]};
+  std::unique_ptr<char[]> expected_buf{new char[kBufBytes]};
   char* const buf_limit = buf.get() + kBufBytes - FlowGenerator::kMaxLineBytes;
-  const std::unique_ptr<char[]> expected_buf(new char[kBufBytes]);
   char* const expected_limit = expected_buf.get() + kBufBytes - FlowGenerator::kMaxExpectedBytes;
   char* p = buf.get();
   char* e = expected_buf.get();
-  char** const expected = expected_fd >= 0 ? &e : nullptr;
 
-  // Both files always hold whole lines up to the same input line.
-  auto flush = [&]() -> bool {
+  // Where the generator appends expected records, or nullptr without --expected.
+  char** expected() { return expected_fd >= 0 ? &e : nullptr; }
+  // True when either buffer may not have room for one more line.
+  bool Full() const { return p > buf_limit || e > expected_limit; }
+
+  // Both files always hold whole lines up to the same input line. False when
+  // a reader went away.
+  bool Flush() {
     if (WriteAll(out_fd, buf.get(), static_cast<size_t>(p - buf.get()), out_name) !=
         WriteResult::kOk) {
       return false;
@@ -247,94 +266,170 @@ int RunJson(const Options& o) {
     p = buf.get();
     if (expected_fd >= 0) {
       if (WriteAll(expected_fd, expected_buf.get(), static_cast<size_t>(e - expected_buf.get()),
-                   o.expected_path) != WriteResult::kOk) {
+                   expected_name) != WriteResult::kOk) {
         return false;
       }
       e = expected_buf.get();
     }
     return true;
-  };
+  }
+};
 
+void OpenJsonOutputs(const Options& o, JsonOutputs& outputs) {
+  outputs.out_fd = o.out_path.empty() ? STDOUT_FILENO : OpenOutput(o.out_path);
+  outputs.out_name = o.out_path.empty() ? "stdout" : o.out_path;
+  outputs.expected_fd = o.expected_path.empty() ? -1 : OpenOutput(o.expected_path);
+  outputs.expected_name = o.expected_path;
+}
+
+// Closes what flowgen opened; false (after saying why) when a close fails,
+// which may mean the data never reached the file.
+bool CloseJsonOutputs(const JsonOutputs& outputs) {
+  if (outputs.expected_fd >= 0 && close(outputs.expected_fd) != 0) {
+    std::fprintf(stderr, "flowgen: closing %s failed: %s\n", outputs.expected_name.c_str(),
+                 std::strerror(errno));
+    return false;
+  }
+  if (outputs.out_fd != STDOUT_FILENO && close(outputs.out_fd) != 0) {
+    std::fprintf(stderr, "flowgen: closing %s failed: %s\n", outputs.out_name.c_str(),
+                 std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+struct JsonTally {
+  uint64_t lines = 0;
+  uint64_t counts[3] = {0, 0, 0};  // by LineKind
+};
+
+// Generates lines until `lines` reaches burst_end (or a stop signal arrives
+// at a flush). False when the reader went away.
+bool WriteBurst(FlowGenerator& gen, JsonOutputs& outputs, uint64_t burst_end, JsonTally& tally) {
+  char** const expected = outputs.expected();
+  while (tally.lines < burst_end) {
+    outputs.p = gen.WriteLine(outputs.p, expected);
+    ++tally.counts[static_cast<int>(gen.last_kind())];
+    ++tally.lines;
+    if (outputs.Full()) {
+      if (!outputs.Flush()) return false;
+      if (g_stop) break;
+    }
+  }
+  return true;
+}
+
+// Writes the whole run; false when the reader went away.
+bool GenerateJson(const Options& o, JsonOutputs& outputs, JsonTally& tally) {
   GeneratorOptions gen_options;
   gen_options.seed = o.seed;
   gen_options.junk_ratio = o.junk_ratio;
   gen_options.docker_prefix = o.docker_prefix;
   FlowGenerator gen(gen_options);
-  uint64_t counts[3] = {0, 0, 0};  // by LineKind
-  uint64_t lines = 0;
   const uint64_t total = o.count == 0 ? UINT64_MAX : o.count;
   Pacer pacer(o.rate > 0 ? o.rate : 1.0);
 
-  while (lines < total && !g_stop) {
-    uint64_t burst_end = total;
-    if (o.rate > 0) {
-      const uint64_t due = pacer.WaitForBudget(lines);
-      if (due < burst_end) burst_end = due;
-    }
-    while (lines < burst_end) {
-      p = gen.WriteLine(p, expected);
-      ++counts[static_cast<int>(gen.last_kind())];
-      ++lines;
-      if (p > buf_limit || e > expected_limit) {
-        if (!flush()) return kExitOk;  // the reader went away: stop quietly
-        if (g_stop) break;
-      }
-    }
-    if (o.rate > 0 && !flush()) return kExitOk;
+  while (tally.lines < total && !g_stop) {
+    const uint64_t burst_end = NextBurstEnd(o, pacer, tally.lines, total);
+    if (!WriteBurst(gen, outputs, burst_end, tally)) return false;
+    if (o.rate > 0 && !outputs.Flush()) return false;
   }
-  if (!flush()) return kExitOk;
-  if (expected_fd >= 0 && close(expected_fd) != 0) {
-    std::fprintf(stderr, "flowgen: closing %s failed: %s\n", o.expected_path.c_str(),
-                 std::strerror(errno));
-    return kExitFailure;
-  }
-  if (out_fd != STDOUT_FILENO && close(out_fd) != 0) {
-    std::fprintf(stderr, "flowgen: closing %s failed: %s\n", out_name.c_str(),
-                 std::strerror(errno));
-    return kExitFailure;
-  }
-  std::fprintf(
-      stderr,
-      "flowgen: lines=%" PRIu64 " valid=%" PRIu64 " filtered=%" PRIu64 " invalid=%" PRIu64 "\n",
-      lines, counts[static_cast<int>(LineKind::kValid)],
-      counts[static_cast<int>(LineKind::kFiltered)], counts[static_cast<int>(LineKind::kInvalid)]);
+  return outputs.Flush();
+}
+
+int RunJson(const Options& o) {
+  JsonOutputs outputs;
+  OpenJsonOutputs(o, outputs);
+  JsonTally tally;
+  if (!GenerateJson(o, outputs, tally)) return kExitOk;  // the reader went away: stop quietly
+  if (!CloseJsonOutputs(outputs)) return kExitFailure;
+  std::fprintf(stderr,
+               "flowgen: lines=%" PRIu64 " valid=%" PRIu64 " filtered=%" PRIu64 " invalid=%" PRIu64
+               "\n",
+               tally.lines, tally.counts[static_cast<int>(LineKind::kValid)],
+               tally.counts[static_cast<int>(LineKind::kFiltered)],
+               tally.counts[static_cast<int>(LineKind::kInvalid)]);
   return kExitOk;
 }
 
-int RunNetflowV5(const Options& o) {
-  // HOST:PORT or [IPV6]:PORT.
-  const std::string& target = o.netflow_v5;
+struct HostPort {
   std::string host;
   std::string port;
+};
+
+// HOST:PORT or [IPV6]:PORT; a usage error (exit 2) otherwise.
+HostPort ParseHostPort(const std::string& target) {
+  HostPort hp;
   if (!target.empty() && target.front() == '[') {
     const size_t close_bracket = target.find(']');
     if (close_bracket == std::string::npos || close_bracket + 1 >= target.size() ||
         target[close_bracket + 1] != ':') {
       BadValue("netflow-v5", target, "HOST:PORT");
     }
-    host = target.substr(1, close_bracket - 1);
-    port = target.substr(close_bracket + 2);
+    hp.host = target.substr(1, close_bracket - 1);
+    hp.port = target.substr(close_bracket + 2);
   } else {
     const size_t colon = target.rfind(':');
     if (colon == std::string::npos) BadValue("netflow-v5", target, "HOST:PORT");
-    host = target.substr(0, colon);
-    port = target.substr(colon + 1);
+    hp.host = target.substr(0, colon);
+    hp.port = target.substr(colon + 1);
   }
   uint64_t port_number = 0;
-  if (host.empty() || !absl::SimpleAtoi(nf2::Av(port), &port_number) || port_number == 0 ||
+  if (hp.host.empty() || !absl::SimpleAtoi(nf2::Av(hp.port), &port_number) || port_number == 0 ||
       port_number > 65535) {
     BadValue("netflow-v5", target, "HOST:PORT with a port 1..65535");
   }
+  return hp;
+}
 
+using AddrInfoPtr = std::unique_ptr<addrinfo, decltype(&freeaddrinfo)>;
+
+// The collector's address; nullptr (after saying why) when it does not resolve.
+AddrInfoPtr ResolveCollector(const HostPort& hp) {
   addrinfo hints = {};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_DGRAM;
   addrinfo* res = nullptr;
-  if (const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-    std::fprintf(stderr, "flowgen: cannot resolve %s: %s\n", host.c_str(), gai_strerror(rc));
-    return kExitFailure;
+  if (const int rc = getaddrinfo(hp.host.c_str(), hp.port.c_str(), &hints, &res); rc != 0) {
+    std::fprintf(stderr, "flowgen: cannot resolve %s: %s\n", hp.host.c_str(), gai_strerror(rc));
+    return {nullptr, &freeaddrinfo};
   }
-  const std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> res_owner(res, &freeaddrinfo);
+  return {res, &freeaddrinfo};
+}
+
+// Sends one packet, retrying while the kernel is short of buffers or an
+// earlier datagram drew an ICMP refusal (the collector may start later).
+// False (after saying why) on any other error.
+bool SendPacket(int fd, const uint8_t* packet, size_t size, const addrinfo& to,
+                const std::string& target) {
+  for (;;) {
+    if (sendto(fd, packet, size, 0, to.ai_addr, to.ai_addrlen) >= 0) return true;
+    if (errno == EINTR || errno == ECONNREFUSED) continue;
+    if (errno == ENOBUFS || errno == EAGAIN) {
+      const timespec pause = {0, 100'000};
+      nanosleep(&pause, nullptr);
+      continue;
+    }
+    std::fprintf(stderr, "flowgen: sendto %s: %s\n", target.c_str(), std::strerror(errno));
+    return false;
+  }
+}
+
+// The next packet, stamped with the exporter's uptime and the wall clock now.
+size_t BuildStampedPacket(NetflowV5Generator& gen, uint8_t* packet, uint64_t start_ns) {
+  constexpr uint64_t kBaseUptimeMs = 3'600'000;  // the exporter has been up for an hour
+  const uint64_t uptime_ms = kBaseUptimeMs + (NowNs(CLOCK_MONOTONIC) - start_ns) / 1'000'000;
+  const uint64_t now_ns = NowNs(CLOCK_REALTIME);
+  return gen.BuildPacket(packet, static_cast<uint32_t>(uptime_ms),
+                         static_cast<uint32_t>(now_ns / 1'000'000'000ULL),
+                         static_cast<uint32_t>(now_ns % 1'000'000'000ULL));
+}
+
+int RunNetflowV5(const Options& o) {
+  const std::string& target = o.netflow_v5;
+  const HostPort hp = ParseHostPort(target);
+  const AddrInfoPtr res = ResolveCollector(hp);
+  if (!res) return kExitFailure;
   const int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
   if (fd < 0) {
     std::fprintf(stderr, "flowgen: socket: %s\n", std::strerror(errno));
@@ -344,32 +439,15 @@ int RunNetflowV5(const Options& o) {
   NetflowV5Generator gen(o.seed, o.flows);
   uint8_t packet[NetflowV5Generator::kMaxPacketBytes];
   const uint64_t start_ns = NowNs(CLOCK_MONOTONIC);
-  constexpr uint64_t kBaseUptimeMs = 3'600'000;  // the exporter has been up for an hour
   const uint64_t total = o.count == 0 ? UINT64_MAX : o.count;
   Pacer pacer(o.rate > 0 ? o.rate : 1.0);
   uint64_t packets = 0;
 
   while (packets < total && !g_stop) {
-    uint64_t burst_end = total;
-    if (o.rate > 0) {
-      const uint64_t due = pacer.WaitForBudget(packets);
-      if (due < burst_end) burst_end = due;
-    }
+    const uint64_t burst_end = NextBurstEnd(o, pacer, packets, total);
     while (packets < burst_end && !g_stop) {
-      const uint64_t uptime_ms = kBaseUptimeMs + (NowNs(CLOCK_MONOTONIC) - start_ns) / 1'000'000;
-      const uint64_t now_ns = NowNs(CLOCK_REALTIME);
-      const size_t size = gen.BuildPacket(packet, static_cast<uint32_t>(uptime_ms),
-                                          static_cast<uint32_t>(now_ns / 1'000'000'000ULL),
-                                          static_cast<uint32_t>(now_ns % 1'000'000'000ULL));
-      for (;;) {
-        if (sendto(fd, packet, size, 0, res->ai_addr, res->ai_addrlen) >= 0) break;
-        if (errno == EINTR || errno == ECONNREFUSED) continue;
-        if (errno == ENOBUFS || errno == EAGAIN) {
-          const timespec pause = {0, 100'000};
-          nanosleep(&pause, nullptr);
-          continue;
-        }
-        std::fprintf(stderr, "flowgen: sendto %s: %s\n", target.c_str(), std::strerror(errno));
+      const size_t size = BuildStampedPacket(gen, packet, start_ns);
+      if (!SendPacket(fd, packet, size, *res, target)) {
         close(fd);
         return kExitFailure;
       }
