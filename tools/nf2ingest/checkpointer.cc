@@ -56,7 +56,8 @@ std::vector<pipeline::MetricsRegistry::CallbackHandle> Checkpointer::RegisterMet
   }
   handles.push_back(registry.AddCallback(
       "nf2ingest_checkpoint_age_seconds", "Seconds since the checkpoint file was last written.",
-      "gauge", {}, [this] { return static_cast<double>(SteadyNowNs() - last_write_ns_.load()) / 1e9; }));
+      "gauge", {},
+      [this] { return static_cast<double>(SteadyNowNs() - last_write_ns_.load()) / 1e9; }));
   return handles;
 }
 
