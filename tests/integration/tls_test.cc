@@ -27,12 +27,13 @@ using ::testing::HasSubstr;
 constexpr char kInstallHint[] = " is missing: run scripts/install-deps.sh";
 
 bool Have(const std::string& program) {
-  return std::system(("command -v " + program + " >/dev/null 2>&1 || test -x /usr/sbin/" +
-                      program)
+  return std::system(("command -v " + program + " >/dev/null 2>&1 || test -x /usr/sbin/" + program)
                          .c_str()) == 0;
 }
 
-std::string NginxPath() { return access("/usr/sbin/nginx", X_OK) == 0 ? "/usr/sbin/nginx" : "nginx"; }
+std::string NginxPath() {
+  return access("/usr/sbin/nginx", X_OK) == 0 ? "/usr/sbin/nginx" : "nginx";
+}
 
 // Runs a shell command in `dir`; fails the test with its output otherwise.
 void Sh(const std::string& dir, const std::string& cmd) {
@@ -66,41 +67,58 @@ bool Accepts(int port) {
 // A CA, a second CA nobody trusts, server certificates for 127.0.0.1 and
 // localhost (one valid, one expired in 2020) and a client certificate.
 void MakeCertificates(const std::string& d) {
-  Sh(d, "for ca in ca other; do openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "
-        "/CN=$ca-test-ca -keyout $ca.key -out $ca.pem; done");
+  Sh(d,
+     "for ca in ca other; do openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "
+     "/CN=$ca-test-ca -keyout $ca.key -out $ca.pem; done");
   WriteFile(d + "/san.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
   Sh(d, "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout srv.key -out srv.csr");
-  Sh(d, "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
-        "-extfile san.ext -out srv.pem");
+  Sh(d,
+     "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+     "-extfile san.ext -out srv.pem");
   WriteFile(d + "/ca.cnf",
             "[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial.txt\n"
             "default_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n");
   WriteFile(d + "/index.txt", "");
   WriteFile(d + "/serial.txt", "1000\n");
-  Sh(d, "openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in srv.csr -out "
-        "expired.pem -startdate 20200101000000Z -enddate 20200102000000Z -extfile san.ext");
+  Sh(d,
+     "openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in srv.csr -out "
+     "expired.pem -startdate 20200101000000Z -enddate 20200102000000Z -extfile san.ext");
   Sh(d, "openssl req -newkey rsa:2048 -nodes -subj /CN=client -keyout client.key -out client.csr");
-  Sh(d, "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
-        "-out client.pem");
+  Sh(d,
+     "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+     "-out client.pem");
   chmod((d + "/client.key").c_str(), 0600);
 }
 
 std::string NginxConf(const std::string& d, int mtls_port, int expired_port, int sink_port) {
-  const std::string proxy = "location / { proxy_pass http://127.0.0.1:" +
-                            std::to_string(sink_port) +
-                            "; proxy_http_version 1.1; proxy_set_header Connection \"\"; }\n";
-  return "worker_processes 1;\ndaemon off;\npid " + d + "/nginx.pid;\nerror_log " + d +
+  const std::string proxy =
+      "location / { proxy_pass http://127.0.0.1:" + std::to_string(sink_port) +
+      "; proxy_http_version 1.1; proxy_set_header Connection \"\"; }\n";
+  // As root, workers would run as nobody and could not use the test's files.
+  const std::string user = getuid() == 0 ? "user root;\n" : "";
+  return user + "worker_processes 1;\ndaemon off;\npid " + d + "/nginx.pid;\nerror_log " + d +
          "/error.log;\nevents { worker_connections 256; }\nhttp {\n"
-         "  log_format p '$server_protocol';\n  access_log " + d + "/access.log p;\n"
-         "  client_body_temp_path " + d + "/t1; proxy_temp_path " + d + "/t2;\n"
-         "  fastcgi_temp_path " + d + "/t3; uwsgi_temp_path " + d + "/t4; scgi_temp_path " + d +
-         "/t5;\n  client_max_body_size 16m;\n"
-         "  server {\n    listen 127.0.0.1:" + std::to_string(mtls_port) + " ssl http2;\n"
-         "    ssl_certificate " + d + "/srv.pem; ssl_certificate_key " + d + "/srv.key;\n"
-         "    ssl_client_certificate " + d + "/ca.pem; ssl_verify_client on;\n    " + proxy +
-         "  }\n  server {\n    listen 127.0.0.1:" + std::to_string(expired_port) + " ssl;\n"
-         "    ssl_certificate " + d + "/expired.pem; ssl_certificate_key " + d + "/srv.key;\n    " +
-         proxy + "  }\n}\n";
+         "  log_format p '$server_protocol';\n  access_log " +
+         d +
+         "/access.log p;\n"
+         "  client_body_temp_path " +
+         d + "/t1; proxy_temp_path " + d +
+         "/t2;\n"
+         "  fastcgi_temp_path " +
+         d + "/t3; uwsgi_temp_path " + d + "/t4; scgi_temp_path " + d +
+         "/t5;\n  client_max_body_size 16m; client_body_buffer_size 16m;\n"
+         "  server {\n    listen 127.0.0.1:" +
+         std::to_string(mtls_port) +
+         " ssl http2;\n"
+         "    ssl_certificate " +
+         d + "/srv.pem; ssl_certificate_key " + d +
+         "/srv.key;\n"
+         "    ssl_client_certificate " +
+         d + "/ca.pem; ssl_verify_client on;\n    " + proxy +
+         "  }\n  server {\n    listen 127.0.0.1:" + std::to_string(expired_port) +
+         " ssl;\n"
+         "    ssl_certificate " +
+         d + "/expired.pem; ssl_certificate_key " + d + "/srv.key;\n    " + proxy + "  }\n}\n";
 }
 
 class TlsTest : public ::testing::Test {

@@ -371,7 +371,7 @@ class SinkServer {
   SinkStats stats_;
   ActiveRequests active_;
   const Clock::time_point started_ = Clock::now();  // for --capacity-schedule
-  std::atomic<int> in_service_{0};  // ingest requests being served (--capacity)
+  std::atomic<int> in_service_{0};                  // ingest requests being served (--capacity)
   httplib::Server server_;
 };
 

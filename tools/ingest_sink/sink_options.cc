@@ -37,8 +37,7 @@ absl::Status ParseScript(const Setting& s, std::string_view value, SinkOptions* 
 
 // The rows, in --help order; fields are pointers into `o`.
 // --capacity-schedule: "N@SECONDS" entries, comma-separated.
-absl::Status ParseCapacitySchedule(const Setting& s, std::string_view text,
-                                   IngestSettings* in) {
+absl::Status ParseCapacitySchedule(const Setting& s, std::string_view text, IngestSettings* in) {
   in->capacity_schedule.clear();
   if (text.empty()) return absl::OkStatus();
   for (absl::string_view entry : absl::StrSplit(absl::string_view(text.data(), text.size()), ',')) {

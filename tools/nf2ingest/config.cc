@@ -153,7 +153,7 @@ absl::Status ParseMetricsAddr(const Setting& s, std::string_view text, Config* c
 
 // MAX_IN_FLIGHT: a number, or auto (the sender finds the API's capacity).
 absl::Status ParseMaxInFlight(const Setting& s, std::string_view text, SenderOptions* sender) {
-  sender->adaptive_in_flight = absl::AsciiStrToLower(text) == "auto";
+  sender->adaptive_in_flight = text == "auto";
   if (sender->adaptive_in_flight) return absl::OkStatus();
   return IntInto(&sender->max_in_flight, 1, 1024)(s, text);
 }
@@ -228,7 +228,8 @@ SettingsTable Table(Draft* d) {
        "timeouts, round trips)",
        [&p](const Setting& s, std::string_view t) { return ParseMaxInFlight(s, t, &p.sender); }},
       {"max-in-flight-limit", "MAX_IN_FLIGHT_LIMIT", "N", "64",
-       "with MAX_IN_FLIGHT=auto: the most requests in flight", IntInto(&d->max_in_flight_limit, 1, 1024)},
+       "with MAX_IN_FLIGHT=auto: the most requests in flight",
+       IntInto(&d->max_in_flight_limit, 1, 1024)},
       {"timeout", "TIMEOUT", "SECONDS", "30",
        "seconds for one request, answer included (at least 0.001)",
        SecondsInto(&p.sender.timeout, at_least_1ms)},
@@ -410,7 +411,8 @@ absl::Status ValidateBatching(const LoadedSettings& l, Config* cfg) {
   return absl::OkStatus();
 }
 
-absl::Status CheckReadable(const LoadedSettings& l, std::string_view flag, const std::string& path) {
+absl::Status CheckReadable(const LoadedSettings& l, std::string_view flag,
+                           const std::string& path) {
   if (path.empty() || access(path.c_str(), R_OK) == 0) return absl::OkStatus();
   return l.Invalid(flag, "cannot read it");
 }
@@ -554,7 +556,8 @@ std::string HelpText() {
       "flag (it would show in ps).\n\n",
       "\nExit codes: 0 every mappable record delivered; 1 an input could not be read; "
       "2 bad configuration;\n3 records rejected, spooled or undelivered; "
-      "4 the API refused the key;\n5 TLS failed at start (certificate untrusted, expired, wrong name "
+      "4 the API refused the key;\n5 TLS failed at start (certificate untrusted, expired, wrong "
+      "name "
       "or refused; https:// to a plain port).\n");
 }
 

@@ -2,9 +2,9 @@
 // precedence between several failures is written down once and unit-tested.
 //
 // Precedence, most important first (the README's "Exit codes" says why):
-//   5 TLS failed at start   > 4 the API refused the key   > 2 bad configuration   > 1 an input could
-//   not be opened or read   > 3 records rejected, spooled, undelivered or not
-//   re-sent   > 0 everything mappable delivered.
+//   5 TLS failed at start   > 4 the API refused the key   > 2 bad configuration   > 1 an input
+//   could not be opened or read   > 3 records rejected, spooled, undelivered or not re-sent   > 0
+//   everything mappable delivered.
 #ifndef NF2INGEST_TOOLS_NF2INGEST_EXIT_CODE_H_
 #define NF2INGEST_TOOLS_NF2INGEST_EXIT_CODE_H_
 

@@ -52,8 +52,7 @@ std::string LiveView::StatsLine(const pipeline::MetricsRegistry& registry,
   const double out = static_cast<double>(now.delivered - before.delivered) / seconds;
   std::string line = absl::StrFormat(
       "[LIVE] in=%.1f/s out=%.1f/s %s requests={%s} retries=%d queues={%s} in_flight=%d/%d", in,
-      out,
-      now.ToString(), Join(registry.Values("nf2ingest_requests_total")),
+      out, now.ToString(), Join(registry.Values("nf2ingest_requests_total")),
       static_cast<uint64_t>(Sum(registry.Values("nf2ingest_retries_total"))),
       Join(registry.Values("nf2ingest_queue_depth")),
       static_cast<int64_t>(registry.Value("nf2ingest_in_flight_requests")),

@@ -23,6 +23,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "pipeline/absl_compat.h"
 #include "pipeline/log.h"
 #include "pipeline/metrics.h"
 #include "pipeline/outcomes.h"
@@ -33,7 +34,6 @@
 #include "tools/nf2ingest/config.h"
 #include "tools/nf2ingest/exit_code.h"
 #include "tools/nf2ingest/live_view.h"
-#include "pipeline/absl_compat.h"
 #include "tools/nf2ingest/load_report.h"
 #include "tools/nf2ingest/load_timeline.h"
 #include "tools/nf2ingest/metrics_server.h"
@@ -172,7 +172,7 @@ void SetUpLogging(const Config& cfg) {
   for (const auto& w : cfg.warnings) LogWarn(w);
 }
 
-std::string_view HttpVersionLabel(HttpVersion v) {
+const char* HttpVersionLabel(HttpVersion v) {
   return v == HttpVersion::kHttp11 ? "1.1" : v == HttpVersion::kHttp2 ? "2" : "auto";
 }
 
@@ -188,8 +188,7 @@ void LogStart(const Config& cfg) {
       p.sender.connection.proxy.empty()
           ? ""
           : absl::StrCat(" proxy=", UrlWithoutUserinfo(p.sender.connection.proxy)),
-      " threads=", p.parser_threads, "/",
-      p.mapper_threads, "/", p.assembler_threads,
+      " threads=", p.parser_threads, "/", p.mapper_threads, "/", p.assembler_threads,
       p.generator ? absl::StrCat(" generate=", p.generator->rate,
                                  "/s duration=", absl::FormatDuration(p.generator->duration))
                   : absl::StrCat(" inputs=", absl::StrJoin(p.source.inputs, ","))));
@@ -306,7 +305,8 @@ bool StartMetricsServer(const Config& cfg, MetricsRegistry& registry,
 // bad configuration, found before a long load test rather than after it.
 bool ReportPathsWritable(const Config& cfg) {
   const std::pair<const char*, const std::string*> paths[] = {
-      {"--report / REPORT", &cfg.report_path}, {"--report-html / REPORT_HTML", &cfg.report_html_path}};
+      {"--report / REPORT", &cfg.report_path},
+      {"--report-html / REPORT_HTML", &cfg.report_html_path}};
   for (const auto& [setting, path] : paths) {
     if (path->empty()) continue;
     const int fd = open(path->c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -486,7 +486,8 @@ int Run(Config& cfg, StopControl* stop) {
   const OutcomeSnapshot snapshot = outcomes.Snapshot();
   if (timeline) timeline->Stop();
   if (cfg.pipeline.generator) {
-    WriteLoadReport(cfg, run, snapshot, registry, ramp.get(), timeline ? &timeline->timeline() : nullptr);
+    WriteLoadReport(cfg, run, snapshot, registry, ramp.get(),
+                    timeline ? &timeline->timeline() : nullptr);
   }
   PrintSummary(run, snapshot, stores->spool.get());
   return ExitCode({.input_error = !run.status.ok(),

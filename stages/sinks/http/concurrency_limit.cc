@@ -40,7 +40,8 @@ void ConcurrencyLimit::EndWindow() {
     return;
   }
   if (slow_start_ || !used) return;
-  if (pressure_level_ == 0 || limit_ < pressure_level_) {
+  // Quickly back to the last level that worked, slowly past it.
+  if (pressure_level_ == 0 || limit_ + 1 < pressure_level_) {
     limit_ = std::min(limit_ + 1, options_.max);
     return;
   }

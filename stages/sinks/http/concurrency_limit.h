@@ -29,7 +29,7 @@ struct ConcurrencyLimitOptions {
   // Weight of a window's mean round trip in the moving average.
   double rtt_smoothing = 0.2;
   // Windows per +1 once the limit is at or above the last pressure level.
-  int probe_windows = 8;
+  int probe_windows = 16;
 };
 
 class ConcurrencyLimit {
@@ -65,7 +65,7 @@ class ConcurrencyLimit {
   int window_answers_ = 0;
   int window_successes_ = 0;
   double window_rtt_sum_ = 0;
-  int quiet_windows_ = 0;  // full windows since the last +1 above pressure_level_
+  int quiet_windows_ = 0;   // full windows since the last +1 above pressure_level_
   int ignore_answers_ = 0;  // answers left from before the last decrease
 };
 

@@ -161,8 +161,7 @@ HttpSender::HttpSender(SenderOptions options, BatchQueue* in, BatchEncoder* spli
       transport_(TransportOptions(options_)),
       limit_(LimitOptions(options_)) {
   max_held_ = std::max(max_held_, static_cast<size_t>(options_.max_in_flight));
-  m_->registry
-      ->GetGauge(kConcurrencyLimitMetric, "Requests the sender may have in flight now.")
+  m_->registry->GetGauge(kConcurrencyLimitMetric, "Requests the sender may have in flight now.")
       ->Set(limit_.limit());
 }
 
@@ -225,8 +224,7 @@ void HttpSender::AdaptLimit(const HttpAnswer& answer, size_t in_flight) {
   } else if (answer.status != 0) {
     limit_.OnSuccess(answer.took, static_cast<int>(in_flight));
   }
-  m_->registry
-      ->GetGauge(kConcurrencyLimitMetric, "Requests the sender may have in flight now.")
+  m_->registry->GetGauge(kConcurrencyLimitMetric, "Requests the sender may have in flight now.")
       ->Set(limit_.limit());
 }
 

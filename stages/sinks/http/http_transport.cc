@@ -163,7 +163,7 @@ struct HttpTransport::Impl {
   HttpTransportOptions options;
   std::string auth_header;
   CURLM* multi = nullptr;
-  std::string url;                  // options.url, routed by tls_server_name
+  std::string url;                   // options.url, routed by tls_server_name
   curl_slist* connect_to = nullptr;  // set with tls_server_name
   std::map<CURL*, std::unique_ptr<Transfer>> active;
   std::vector<CURL*> idle;
@@ -222,8 +222,8 @@ HttpTransport::HttpTransport(HttpTransportOptions options) : impl_(std::make_uni
   impl_->url = impl_->options.url;
   if (!impl_->options.connection.tls_server_name.empty()) {
     std::string entry;
-    impl_->url = RouteByServerName(impl_->options.url, impl_->options.connection.tls_server_name,
-                                   &entry);
+    impl_->url =
+        RouteByServerName(impl_->options.url, impl_->options.connection.tls_server_name, &entry);
     if (!entry.empty()) impl_->connect_to = curl_slist_append(nullptr, entry.c_str());
   }
   impl_->multi = curl_multi_init();
