@@ -305,8 +305,7 @@ bool StartMetricsServer(const Config& cfg, MetricsRegistry& registry,
 // bad configuration, found before a long load test rather than after it.
 bool ReportPathsWritable(const Config& cfg) {
   const std::pair<const char*, const std::string*> paths[] = {
-      {"--report / REPORT", &cfg.report_path},
-      {"--report-html / REPORT_HTML", &cfg.report_html_path}};
+      {"--report / REPORT", &cfg.report_path}, {"--report-html / REPORT_HTML", &cfg.report_html_path}};
   for (const auto& [setting, path] : paths) {
     if (path->empty()) continue;
     const int fd = open(path->c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -320,11 +319,10 @@ bool ReportPathsWritable(const Config& cfg) {
   return true;
 }
 
-// One look at the API before reading anything: a refused key ends the run
-// now rather than after the input has been consumed. Any other failure is
-// only a warning (the API may come up later). Returns whether it was refused.
-// The start-up GET /v1/health: a refused key or a TLS failure ends the run
-// (waiting cannot fix either); an API that is down is waited for.
+// One look at the API before reading anything: a refused key or a TLS
+// failure ends the run now rather than after the input has been consumed
+// (waiting cannot fix either). Any other failure is only a warning (the API
+// may come up later).
 enum class StartCheck { kGo, kKeyRefused, kTlsFailed };
 StartCheck CheckApiAtStart(const Config& cfg) {
   const SenderOptions& s = cfg.pipeline.sender;
@@ -486,8 +484,7 @@ int Run(Config& cfg, StopControl* stop) {
   const OutcomeSnapshot snapshot = outcomes.Snapshot();
   if (timeline) timeline->Stop();
   if (cfg.pipeline.generator) {
-    WriteLoadReport(cfg, run, snapshot, registry, ramp.get(),
-                    timeline ? &timeline->timeline() : nullptr);
+    WriteLoadReport(cfg, run, snapshot, registry, ramp.get(), timeline ? &timeline->timeline() : nullptr);
   }
   PrintSummary(run, snapshot, stores->spool.get());
   return ExitCode({.input_error = !run.status.ok(),
