@@ -18,7 +18,7 @@ command -v openssl >/dev/null && [ -x /usr/sbin/nginx ] || {
   exit 1
 }
 w=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; [ -f "$w/nginx.pid" ] && kill "$(cat "$w/nginx.pid")" 2>/dev/null; rm -rf "$w"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$w"' EXIT
 cd "$w"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench-ca -keyout ca.key -out ca.pem 2>/dev/null
 openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout srv.key -out srv.csr 2>/dev/null
