@@ -3,7 +3,8 @@
 // CLI: the right CA and client certificate deliver (over HTTP/2 unless told
 // otherwise); an unknown CA, a wrong name, an expired certificate, a missing
 // client certificate and https:// to a plain port each end the run at start
-// with exit 5 and their own message.
+// with exit 5 and their own message. Also: a proxy's password stays out of
+// the log.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -254,6 +255,23 @@ TEST_F(TlsTest, ReadableClientKeyIsWarnedAbout) {
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_THAT(r.stderr_text, HasSubstr("readable by its group or others"));
   EXPECT_THAT(r.stderr_text, ::testing::Not(HasSubstr("PRIVATE KEY")));
+}
+
+// The proxy is used (the health check goes to it) and its password never
+// reaches the log.
+TEST(ProxyTest, ProxyIsUsedAndItsPasswordNeverLogged) {
+  Sink sink;
+  auto env = EnvFor(sink);
+  const int closed = FreePort();
+  env["PROXY"] = "http://user:s3cretpw@127.0.0.1:" + std::to_string(closed);
+  env["DRAIN_TIMEOUT"] = "1";
+  const std::string dir = TempDir();
+  const Corpus c = MakeCorpus(dir, "c", {"--count", "20", "--seed", "3"});
+  const RunResult r = RunNf2ingest({c.lines}, env, "", std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 3) << r.stderr_text;  // nothing reached the API
+  EXPECT_THAT(r.stderr_text, HasSubstr("port " + std::to_string(closed)));
+  EXPECT_THAT(r.stderr_text, HasSubstr("proxy=http://127.0.0.1:" + std::to_string(closed)));
+  EXPECT_THAT(r.stderr_text, ::testing::Not(HasSubstr("s3cretpw")));
 }
 
 }  // namespace

@@ -63,8 +63,10 @@ struct HttpSender::Instruments {
         spool_write_errors(m->GetCounter(
             kSpoolWriteErrorsMetric,
             "Batches the spool could not take although under its limit (disk full, I/O).")),
-        spool_write_failing(m->GetGauge(
-            kSpoolWriteFailingMetric, "1 while the last write to the spool failed (not full).")) {}
+        spool_write_failing(m->GetGauge(kSpoolWriteFailingMetric,
+                                        "1 while the last write to the spool failed (not full).")),
+        concurrency_limit(
+            m->GetGauge(kConcurrencyLimitMetric, "Requests the sender may have in flight now.")) {}
 
   void Request(long status, std::chrono::steady_clock::duration took) {
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
@@ -96,6 +98,7 @@ struct HttpSender::Instruments {
   pipeline::Counter* replayed_rejected;
   pipeline::Counter* spool_write_errors;
   pipeline::Gauge* spool_write_failing;
+  pipeline::Gauge* concurrency_limit;
 };
 
 SenderStats SenderStatsFrom(const pipeline::MetricsRegistry& registry) {
@@ -161,8 +164,7 @@ HttpSender::HttpSender(SenderOptions options, BatchQueue* in, BatchEncoder* spli
       transport_(TransportOptions(options_)),
       limit_(LimitOptions(options_)) {
   max_held_ = std::max(max_held_, static_cast<size_t>(options_.max_in_flight));
-  m_->registry->GetGauge(kConcurrencyLimitMetric, "Requests the sender may have in flight now.")
-      ->Set(limit_.limit());
+  m_->concurrency_limit->Set(limit_.limit());
 }
 
 HttpSender::~HttpSender() {
@@ -224,8 +226,7 @@ void HttpSender::AdaptLimit(const HttpAnswer& answer, size_t in_flight) {
   } else if (answer.status != 0) {
     limit_.OnSuccess(answer.took, static_cast<int>(in_flight));
   }
-  m_->registry->GetGauge(kConcurrencyLimitMetric, "Requests the sender may have in flight now.")
-      ->Set(limit_.limit());
+  m_->concurrency_limit->Set(limit_.limit());
 }
 
 void HttpSender::ScheduleRetry(std::unique_ptr<Batch> batch, absl::Duration delay) {
@@ -466,8 +467,9 @@ void HttpSender::Retry(std::unique_ptr<Batch> batch, Disposition d, const HttpAn
   } else if (answer.tls_problem) {
     uint64_t suppressed = 0;
     if (tls_error_log_.Allow(&suppressed)) {
-      LogError(absl::StrCat("[INGEST][ERR] ", answer.body, " for ", what, "; retrying [",
-                            suppressed, " more since the last report]"));
+      std::string msg = absl::StrCat("[INGEST][ERR] ", answer.body, " for ", what, "; retrying");
+      if (suppressed > 0) absl::StrAppend(&msg, " [", suppressed, " more since the last report]");
+      LogError(msg);
     }
   } else if (answer.status == 0) {
     LogWarn(absl::StrCat("[INGEST][ERR] Request failed: ", answer.body, " for ", what,
