@@ -1,6 +1,7 @@
 // The one thread that talks to the API: keeps up to `max_in_flight` POSTs
-// going at once (HttpTransport), retries what can be retried, splits on 413,
-// and records every record's fate in Outcomes.
+// going at once (HttpTransport; with adaptive_in_flight, up to the limit a
+// ConcurrencyLimit finds from the answers), retries what can be retried,
+// splits on 413, and records every record's fate in Outcomes.
 //
 // It holds at most `max_held` batches in memory (sending, waiting to retry,
 // or halves of a split) and takes no new batch from its queue while full, so
