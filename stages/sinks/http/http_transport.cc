@@ -185,9 +185,10 @@ void HttpTransport::Impl::SetOptions(CURL* easy, Transfer* t, std::string_view b
   curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
   ApplyConnection(easy, options.connection, connect_to);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->error);
-  // A new request waits for a connection that may multiplex (HTTP/2)
-  // rather than opening one more.
-  if (options.connection.http_version != HttpVersion::kHttp11) {
+  // A new request waits for a connection that may multiplex (HTTP/2 over
+  // TLS) rather than opening one more; plain http:// stays HTTP/1.1.
+  if (options.connection.http_version != HttpVersion::kHttp11 &&
+      absl::StartsWith(url, "https://")) {
     curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
   }
   curl_easy_setopt(easy, CURLOPT_POST, 1L);
