@@ -7,7 +7,7 @@ packages=(
   libcurl4-openssl-dev zlib1g-dev libdeflate-dev libisal-dev rapidjson-dev libsimdjson-dev
   libabsl-dev libconcurrentqueue-dev libreaderwriterqueue-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-requests nginx-light
+  python3 python3-requests nginx-light openssl
   # tests/integration/report_html_test.cc renders the load-test report headless.
   chromium
   # scripts/ci-hardening.sh: libFuzzer targets (clang + its runtimes) and

@@ -249,8 +249,8 @@ class SinkServer {
   void Configure() {
     // With --capacity, every client connection needs a thread to be told 503;
     // cpp-httplib holds a thread per kept-alive connection.
-    const int threads = options_.ingest.capacity > 0
-                            ? std::max(options_.threads, options_.ingest.capacity + 128)
+    const int threads = options_.ingest.MaxCapacity() > 0
+                            ? std::max(options_.threads, options_.ingest.MaxCapacity() + 128)
                             : options_.threads;
     server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     server_.set_payload_max_length(payload_cap_);
@@ -292,7 +292,7 @@ class SinkServer {
 
   // `wire_size` is the body's size, or its Content-Length when cpp-httplib refused to read it.
   void HandleIngest(const httplib::Request& req, httplib::Response& res, uint64_t wire_size) {
-    const int capacity = options_.ingest.capacity;
+    const int capacity = options_.ingest.CapacityAt(Clock::now() - started_);
     if (capacity > 0 && in_service_.fetch_add(1) >= capacity) {
       in_service_.fetch_sub(1);
       const IngestAnswer busy = FaultAnswer(503, options_.ingest, wire_size);
@@ -373,7 +373,8 @@ class SinkServer {
   FaultInjector faults_;
   SinkStats stats_;
   ActiveRequests active_;
-  std::atomic<int> in_service_{0};  // ingest requests being served (--capacity)
+  const Clock::time_point started_ = Clock::now();  // for --capacity-schedule
+  std::atomic<int> in_service_{0};                  // ingest requests being served (--capacity)
   httplib::Server server_;
 };
 

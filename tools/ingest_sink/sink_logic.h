@@ -34,6 +34,23 @@ struct IngestSettings {
   // Ingest requests served at once; one more is answered 503 at once, like
   // an API at its limit. 0 = unlimited.
   int capacity = 0;
+  // --capacity-schedule: from each time after start on, this capacity
+  // replaces --capacity (an API scaled down or up during a test). Sorted.
+  std::vector<std::pair<std::chrono::milliseconds, int>> capacity_schedule;
+  // The capacity `since_start` after start.
+  int CapacityAt(std::chrono::steady_clock::duration since_start) const {
+    int c = capacity;
+    for (const auto& [at, n] : capacity_schedule) {
+      if (since_start >= at) c = n;
+    }
+    return c;
+  }
+  // The largest capacity it will ever have (threads are sized by it).
+  int MaxCapacity() const {
+    int c = capacity;
+    for (const auto& entry : capacity_schedule) c = std::max(c, entry.second);
+    return c;
+  }
 };
 
 // What the fault injector wants done with one authorized ingest request.

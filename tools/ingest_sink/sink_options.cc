@@ -1,10 +1,12 @@
 #include "sink_options.h"
 
+#include <algorithm>
 #include <fstream>
 #include <limits>
 
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "pipeline/absl_compat.h"
 #include "pipeline/settings.h"
 
@@ -34,6 +36,25 @@ absl::Status ParseScript(const Setting& s, std::string_view value, SinkOptions* 
 }
 
 // The rows, in --help order; fields are pointers into `o`.
+// --capacity-schedule: "N@SECONDS" entries, comma-separated.
+absl::Status ParseCapacitySchedule(const Setting& s, std::string_view text, IngestSettings* in) {
+  in->capacity_schedule.clear();
+  if (text.empty()) return absl::OkStatus();
+  for (absl::string_view entry : absl::StrSplit(absl::string_view(text.data(), text.size()), ',')) {
+    const size_t at = entry.find('@');
+    int n = 0;
+    double seconds = 0;
+    if (at == absl::string_view::npos || !absl::SimpleAtoi(entry.substr(0, at), &n) || n < 0 ||
+        !absl::SimpleAtod(entry.substr(at + 1), &seconds) || seconds < 0) {
+      return BadSetting(s, text, "not N@SECONDS,... (e.g. 4@5,16@10)");
+    }
+    in->capacity_schedule.emplace_back(
+        std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)), n);
+  }
+  std::sort(in->capacity_schedule.begin(), in->capacity_schedule.end());
+  return absl::OkStatus();
+}
+
 SettingsTable Table(SinkOptions* o) {
   IngestSettings& in = o->ingest;
   return {
@@ -81,6 +102,10 @@ SettingsTable Table(SinkOptions* o) {
        "serve at most N ingest requests at once; one more is answered 503 (with "
        "--retry-after) at once; 0 = unlimited",
        IntInto(&in.capacity, 0, 100000)},
+      {"capacity-schedule", "", "LIST", "",
+       "change --capacity while running: N@SECONDS,... (e.g. 4@5,16@10: 4 from 5 s after start, "
+       "then 16 from 10 s)",
+       [&in](const Setting& s, std::string_view v) { return ParseCapacitySchedule(s, v, &in); }},
       {"rate-limit", "", "N", "0",
        "at most N ingest requests per rolling minute, then 429; 0 = off",
        IntInto(&in.rate_limit_per_min, 0, std::numeric_limits<int>::max())},

@@ -1,6 +1,7 @@
 #include "tools/nf2ingest/config.h"
 
 #include <curl/curl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,6 +38,7 @@ struct Draft {
   std::string key_file;
   double generate_rate = 0;  // 0: no load-test mode
   absl::Duration duration = absl::Seconds(10);
+  int max_in_flight_limit = 64;  // the bound of MAX_IN_FLIGHT=auto
 };
 
 // One thread per pool per CPU this process may use (affinity and cgroup
@@ -151,6 +153,33 @@ absl::Status ParseMetricsAddr(const Setting& s, std::string_view text, Config* c
   return absl::OkStatus();
 }
 
+// MAX_IN_FLIGHT: a number, or auto (the sender finds the API's capacity).
+absl::Status ParseMaxInFlight(const Setting& s, std::string_view text, SenderOptions* sender) {
+  sender->adaptive_in_flight = text == "auto";
+  if (sender->adaptive_in_flight) return absl::OkStatus();
+  return IntInto(&sender->max_in_flight, 1, 1024)(s, text);
+}
+
+absl::StatusOr<HttpVersion> HttpVersionFromName(std::string_view name) {
+  if (name == "auto") return HttpVersion::kAuto;
+  if (name == "1.1") return HttpVersion::kHttp11;
+  if (name == "2") return HttpVersion::kHttp2;
+  return absl::InvalidArgumentError("not 1.1, 2 or auto");
+}
+
+// A proxy URL, checked by libcurl; its userinfo never reaches a message.
+absl::Status ParseProxy(const Setting& s, std::string_view text, std::string* proxy) {
+  if (text.empty()) return absl::OkStatus();  // libcurl's environment variables
+  std::string v(text);
+  if (v.find("://") == std::string::npos) v = "http://" + v;
+  CurlUrl u(curl_url(), &curl_url_cleanup);
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, v.c_str(), 0) != CURLUE_OK) {
+    return BadSetting(s, UrlWithoutUserinfo(text), "not a proxy URL (http://HOST:PORT)");
+  }
+  *proxy = std::string(text);
+  return absl::OkStatus();
+}
+
 absl::Status ParseRate(const Setting& s, std::string_view text, double* rate) {
   if (text.empty()) return absl::OkStatus();  // no load-test mode
   absl::StatusOr<double> d = ParseSettingDouble(s, text, 0, 1e9, /*min_exclusive=*/true);
@@ -196,13 +225,37 @@ SettingsTable Table(Draft* d) {
        NamedInto(&p.json_parser, JsonParserKindFromName)},
       {"log-level", "LOG_LEVEL", "LEVEL", "INFO", "DEBUG, INFO, WARN or ERROR",
        NamedInto(&c.log_level, LogLevelFromName)},
-      {"max-in-flight", "MAX_IN_FLIGHT", "N", "4", "concurrent POST requests",
-       IntInto(&p.sender.max_in_flight, 1, 1024)},
+      {"max-in-flight", "MAX_IN_FLIGHT", "N|auto", "4",
+       "concurrent POST requests; auto: found and followed from the API's answers (429/503, "
+       "timeouts, round trips)",
+       [&p](const Setting& s, std::string_view t) { return ParseMaxInFlight(s, t, &p.sender); }},
+      {"max-in-flight-limit", "MAX_IN_FLIGHT_LIMIT", "N", "64",
+       "with MAX_IN_FLIGHT=auto: the most requests in flight",
+       IntInto(&d->max_in_flight_limit, 1, 1024)},
       {"timeout", "TIMEOUT", "SECONDS", "30",
        "seconds for one request, answer included (at least 0.001)",
        SecondsInto(&p.sender.timeout, at_least_1ms)},
       {"connect-timeout", "CONNECT_TIMEOUT", "SECONDS", "5", "seconds to connect (at least 0.001)",
        SecondsInto(&p.sender.connect_timeout, at_least_1ms)},
+      {"ca-file", "CA_FILE", "FILE", "",
+       "PEM bundle of the CAs that may sign the API's certificate (default: the system store)",
+       StringInto(&p.sender.connection.ca_file)},
+      {"client-cert", "CLIENT_CERT", "FILE", "", "PEM client certificate for mutual TLS",
+       StringInto(&p.sender.connection.client_cert)},
+      {"client-key", "CLIENT_KEY", "FILE", "",
+       "PEM private key of --client-cert (keep it readable by its owner only)",
+       StringInto(&p.sender.connection.client_key)},
+      {"tls-server-name", "TLS_SERVER_NAME", "NAME", "",
+       "the name the API's certificate carries, when the URL names an address",
+       StringInto(&p.sender.connection.tls_server_name)},
+      {"proxy", "PROXY", "URL", "",
+       "proxy for the API (default: HTTPS_PROXY / HTTP_PROXY / NO_PROXY as libcurl reads them)",
+       [&p](const Setting& s, std::string_view t) {
+         return ParseProxy(s, t, &p.sender.connection.proxy);
+       }},
+      {"http-version", "HTTP_VERSION", "VERSION", "auto",
+       "1.1, 2, or auto (HTTP/2 when TLS offers it, so requests share one connection)",
+       NamedInto(&p.sender.connection.http_version, HttpVersionFromName)},
       {"retry-initial", "RETRY_INITIAL", "SECONDS", "0.5",
        "first retry backoff cap, seconds (doubles per retry)",
        SecondsInto(&p.sender.retry_initial, positive)},
@@ -368,6 +421,34 @@ absl::Status ValidateBatching(const LoadedSettings& l, Config* cfg) {
   return absl::OkStatus();
 }
 
+absl::Status CheckReadable(const LoadedSettings& l, std::string_view flag,
+                           const std::string& path) {
+  if (path.empty() || access(path.c_str(), R_OK) == 0) return absl::OkStatus();
+  return l.Invalid(flag, "cannot read it");
+}
+
+// TLS files exist and pair up; a private key others can read is a warning.
+absl::Status ValidateTls(const LoadedSettings& l, Config* cfg) {
+  const HttpConnectionOptions& c = cfg->pipeline.sender.connection;
+  RETURN_IF_ERROR(CheckReadable(l, "ca-file", c.ca_file));
+  RETURN_IF_ERROR(CheckReadable(l, "client-cert", c.client_cert));
+  RETURN_IF_ERROR(CheckReadable(l, "client-key", c.client_key));
+  if (c.client_cert.empty() != c.client_key.empty()) {
+    return l.Invalid(c.client_cert.empty() ? "client-key" : "client-cert",
+                     "--client-cert and --client-key go together");
+  }
+  if (!absl::StartsWith(cfg->api, "https://") &&
+      (!c.ca_file.empty() || !c.client_cert.empty() || !c.tls_server_name.empty())) {
+    cfg->warnings.push_back("TLS settings are ignored: the API URL is not https://");
+  }
+  struct stat st;
+  if (!c.client_key.empty() && stat(c.client_key.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    cfg->warnings.push_back(absl::StrCat("the client key ", c.client_key,
+                                         " is readable by its group or others; chmod 600 it"));
+  }
+  return absl::OkStatus();
+}
+
 // Input reading and delivery: lines, backoff, spool.
 absl::Status ValidateSending(const LoadedSettings& l, Config* cfg) {
   PipelineOptions& p = cfg->pipeline;
@@ -382,6 +463,7 @@ absl::Status ValidateSending(const LoadedSettings& l, Config* cfg) {
   if (p.sender.durable && cfg->spool_dir.empty()) {
     return l.Invalid("durable", "needs --spool-dir / SPOOL_DIR");
   }
+  RETURN_IF_ERROR(ValidateTls(l, cfg));
   p.sender.ingest_url = cfg->api + "/v1/ingest";
   return absl::OkStatus();
 }
@@ -465,6 +547,9 @@ absl::Status ValidateInputs(const LoadedSettings& l, const Draft& d, Config* cfg
 absl::Status Validate(const LoadedSettings& l, const GetEnvFn& getenv, Draft* d) {
   Config& cfg = d->cfg;
   ASSIGN_OR_RETURN(cfg.pipeline.sender.key, ReadKey(d->key_file, getenv));
+  if (cfg.pipeline.sender.adaptive_in_flight) {
+    cfg.pipeline.sender.max_in_flight = d->max_in_flight_limit;
+  }
   RETURN_IF_ERROR(ValidateBatching(l, &cfg));
   RETURN_IF_ERROR(ValidateSending(l, &cfg));
   return ValidateInputs(l, *d, &cfg, l.positional);
@@ -501,7 +586,9 @@ std::string HelpText() {
       "flag (it would show in ps).\n\n",
       "\nExit codes: 0 every mappable record delivered; 1 an input could not be read; "
       "2 bad configuration;\n3 records rejected, spooled or undelivered; "
-      "4 the API refused the key.\n");
+      "4 the API refused the key;\n5 TLS failed at start (certificate untrusted, expired, wrong "
+      "name "
+      "or refused; https:// to a plain port).\n");
 }
 
 absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const GetEnvFn& getenv) {

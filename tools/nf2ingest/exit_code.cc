@@ -3,6 +3,7 @@
 namespace nf2 {
 
 int ExitCode(const RunFacts& facts) {
+  if (facts.tls_failed) return kExitTlsFailed;
   if (facts.key_refused) return kExitKeyRefused;
   if (facts.bad_config) return kExitBadConfig;
   if (facts.input_error) return kExitInputError;

@@ -2,9 +2,9 @@
 // precedence between several failures is written down once and unit-tested.
 //
 // Precedence, most important first (the README's "Exit codes" says why):
-//   4 the API refused the key   > 2 bad configuration   > 1 an input could
-//   not be opened or read   > 3 records rejected, spooled, undelivered or not
-//   re-sent   > 0 everything mappable delivered.
+//   5 TLS failed at start   > 4 the API refused the key   > 2 bad configuration   > 1 an input
+//   could not be opened or read   > 3 records rejected, spooled, undelivered or not re-sent   > 0
+//   everything mappable delivered.
 #ifndef NF2INGEST_TOOLS_NF2INGEST_EXIT_CODE_H_
 #define NF2INGEST_TOOLS_NF2INGEST_EXIT_CODE_H_
 
@@ -17,9 +17,11 @@ inline constexpr int kExitInputError = 1;
 inline constexpr int kExitBadConfig = 2;
 inline constexpr int kExitNotDelivered = 3;
 inline constexpr int kExitKeyRefused = 4;
+inline constexpr int kExitTlsFailed = 5;
 
 struct RunFacts {
   bool key_refused = false;  // the start-up health check got 401/403
+  bool tls_failed = false;   // the start-up health check could not set up TLS
   bool bad_config = false;
   bool input_error = false;  // some input could not be opened or read
   pipeline::OutcomeSnapshot outcomes = {};

@@ -51,11 +51,12 @@ std::string LiveView::StatsLine(const pipeline::MetricsRegistry& registry,
   const double in = static_cast<double>(now.lines_read - before.lines_read) / seconds;
   const double out = static_cast<double>(now.delivered - before.delivered) / seconds;
   std::string line = absl::StrFormat(
-      "[LIVE] in=%.1f/s out=%.1f/s %s requests={%s} retries=%d queues={%s} in_flight=%d", in, out,
-      now.ToString(), Join(registry.Values("nf2ingest_requests_total")),
+      "[LIVE] in=%.1f/s out=%.1f/s %s requests={%s} retries=%d queues={%s} in_flight=%d/%d", in,
+      out, now.ToString(), Join(registry.Values("nf2ingest_requests_total")),
       static_cast<uint64_t>(Sum(registry.Values("nf2ingest_retries_total"))),
       Join(registry.Values("nf2ingest_queue_depth")),
-      static_cast<int64_t>(registry.Value("nf2ingest_in_flight_requests")));
+      static_cast<int64_t>(registry.Value("nf2ingest_in_flight_requests")),
+      static_cast<int64_t>(registry.Value(kConcurrencyLimitMetric)));
   // Only while it matters: a spool that cannot be written (full disk).
   if (registry.Value(kSpoolWriteFailingMetric) > 0) {
     absl::StrAppend(&line, " spool_write_failing=1 spool_write_errors=",
@@ -91,10 +92,11 @@ void LiveView::Loop() {
       const uint64_t errors =
           s.invalid + s.rejected + s.undelivered + static_cast<uint64_t>(all - ok);
       ShowProgress(absl::StrFormat(
-          "nf2ingest %4.0fs  records %d  delivered %d  %.0f/s  errors %d  in flight %d",
+          "nf2ingest %4.0fs  records %d  delivered %d  %.0f/s  errors %d  in flight %d/%d",
           std::chrono::duration<double>(t - start).count(), s.lines_read, s.delivered,
           static_cast<double>(s.delivered - prev.delivered) / dt, errors,
-          static_cast<int64_t>(registry_->Value("nf2ingest_in_flight_requests"))));
+          static_cast<int64_t>(registry_->Value("nf2ingest_in_flight_requests")),
+          static_cast<int64_t>(registry_->Value(kConcurrencyLimitMetric))));
     } else {
       LogInfo(StatsLine(*registry_, prev, s, dt));
     }

@@ -176,6 +176,10 @@ void SetUpLogging(const Config& cfg) {
   for (const auto& w : cfg.warnings) LogWarn(w);
 }
 
+const char* HttpVersionLabel(HttpVersion v) {
+  return v == HttpVersion::kHttp11 ? "1.1" : v == HttpVersion::kHttp2 ? "2" : "auto";
+}
+
 void LogStart(const Config& cfg) {
   const PipelineOptions& p = cfg.pipeline;
   LogInfo(absl::StrCat(
@@ -183,8 +187,12 @@ void LogStart(const Config& cfg) {
       " batch_size=", p.batch_size, " flush_interval=", absl::FormatDuration(p.flush_interval),
       " max_records_per_batch=", p.limits.max_records,
       " max_payload_size=", p.limits.max_wire_bytes, " gzip_threshold=", p.limits.gzip_threshold,
-      " max_in_flight=", p.sender.max_in_flight, " threads=", p.parser_threads, "/",
-      p.mapper_threads, "/", p.assembler_threads,
+      " max_in_flight=", p.sender.adaptive_in_flight ? "auto<=" : "", p.sender.max_in_flight,
+      " http_version=", HttpVersionLabel(p.sender.connection.http_version),
+      p.sender.connection.proxy.empty()
+          ? ""
+          : absl::StrCat(" proxy=", UrlWithoutUserinfo(p.sender.connection.proxy)),
+      " threads=", p.parser_threads, "/", p.mapper_threads, "/", p.assembler_threads,
       p.generator ? absl::StrCat(" generate=", p.generator->rate,
                                  "/s duration=", absl::FormatDuration(p.generator->duration))
                   : absl::StrCat(" inputs=", absl::StrJoin(p.source.inputs, ","))));
@@ -333,20 +341,27 @@ bool ReportPathsWritable(const Config& cfg) {
   });
 }
 
-// One look at the API before reading anything: a refused key ends the run
-// now rather than after the input has been consumed. Any other failure is
-// only a warning (the API may come up later). Returns whether it was refused.
-bool ApiRefusesKey(const Config& cfg) {
+// One look at the API before reading anything: a refused key or a TLS
+// failure ends the run now rather than after the input has been consumed
+// (waiting cannot fix either). Any other failure is only a warning (the API
+// may come up later).
+enum class StartCheck { kGo, kKeyRefused, kTlsFailed };
+StartCheck CheckApiAtStart(const Config& cfg) {
   const SenderOptions& s = cfg.pipeline.sender;
-  const absl::Status health = CheckApiHealth(cfg.api, s.key, s.connect_timeout + s.timeout / 6);
-  if (health.ok()) return false;
+  const absl::Status health =
+      CheckApiHealth(cfg.api, s.key, s.connect_timeout + s.timeout / 6, s.connection);
+  if (health.ok()) return StartCheck::kGo;
   if (absl::IsPermissionDenied(health)) {
     LogError(std::string(health.message()));
-    return true;
+    return StartCheck::kKeyRefused;
+  }
+  if (absl::IsFailedPrecondition(health)) {
+    LogError(std::string(health.message()));
+    return StartCheck::kTlsFailed;
   }
   LogWarn(absl::StrCat("API health check failed (carrying on; it may come up later): ",
                        health.message()));
-  return false;
+  return StartCheck::kGo;
 }
 
 // --ramp: the generator asks the judge at the end of every step.
@@ -484,7 +499,10 @@ int Run(Config& cfg, StopControl* stop) {
   std::unique_ptr<MetricsServer> metrics_server;
   if (!StartMetricsServer(cfg, registry, &metrics_server)) return ExitCode({.bad_config = true});
   if (!ReportPathsWritable(cfg)) return ExitCode({.bad_config = true});
-  if (ApiRefusesKey(cfg)) return ExitCode({.key_refused = true});
+  if (const StartCheck check = CheckApiAtStart(cfg); check != StartCheck::kGo) {
+    return ExitCode({.key_refused = check == StartCheck::kKeyRefused,
+                     .tls_failed = check == StartCheck::kTlsFailed});
+  }
 
   std::unique_ptr<RampJudge> ramp;
   const std::unique_ptr<TimelineRecorder> timeline = StartTimeline(cfg, registry, &ramp);

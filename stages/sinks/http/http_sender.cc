@@ -63,8 +63,10 @@ struct HttpSender::Instruments {
         spool_write_errors(m->GetCounter(
             kSpoolWriteErrorsMetric,
             "Batches the spool could not take although under its limit (disk full, I/O).")),
-        spool_write_failing(m->GetGauge(
-            kSpoolWriteFailingMetric, "1 while the last write to the spool failed (not full).")) {}
+        spool_write_failing(m->GetGauge(kSpoolWriteFailingMetric,
+                                        "1 while the last write to the spool failed (not full).")),
+        concurrency_limit(
+            m->GetGauge(kConcurrencyLimitMetric, "Requests the sender may have in flight now.")) {}
 
   void Request(long status, std::chrono::steady_clock::duration took) {
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
@@ -96,6 +98,7 @@ struct HttpSender::Instruments {
   pipeline::Counter* replayed_rejected;
   pipeline::Counter* spool_write_errors;
   pipeline::Gauge* spool_write_failing;
+  pipeline::Gauge* concurrency_limit;
 };
 
 SenderStats SenderStatsFrom(const pipeline::MetricsRegistry& registry) {
@@ -118,6 +121,7 @@ namespace {
 HttpTransportOptions TransportOptions(const SenderOptions& o) {
   HttpTransportOptions t;
   t.url = o.ingest_url;
+  t.connection = o.connection;
   t.key = o.key;
   t.max_connections = o.max_in_flight;
   t.timeout = o.timeout;
@@ -125,6 +129,21 @@ HttpTransportOptions TransportOptions(const SenderOptions& o) {
   // Room for a key cut at the end, so it is masked whole before the cut.
   t.max_answer_bytes = kMaxAnswerBytes + o.key.size();
   return t;
+}
+
+// A fixed limit is an adaptive one with equal bounds.
+ConcurrencyLimitOptions LimitOptions(const SenderOptions& o) {
+  ConcurrencyLimitOptions c;
+  c.max = std::max(o.max_in_flight, 1);
+  c.initial = o.adaptive_in_flight ? 1 : c.max;
+  c.min = o.adaptive_in_flight ? 1 : c.max;
+  return c;
+}
+
+// Answers that say the API (or the path to it) is overloaded.
+bool IsBackpressure(const HttpAnswer& a) {
+  return (a.status == 0 && !a.tls_problem) || a.status == 429 || a.status == 502 ||
+         a.status == 503 || a.status == 504;
 }
 
 }  // namespace
@@ -142,8 +161,10 @@ HttpSender::HttpSender(SenderOptions options, BatchQueue* in, BatchEncoder* spli
       own_metrics_(options_.metrics ? nullptr : std::make_unique<pipeline::MetricsRegistry>()),
       metrics_(options_.metrics ? options_.metrics : own_metrics_.get()),
       m_(std::make_unique<Instruments>(metrics_)),
-      transport_(TransportOptions(options_)) {
-  max_held_ = std::max(max_held_, Slots());
+      transport_(TransportOptions(options_)),
+      limit_(LimitOptions(options_)) {
+  max_held_ = std::max(max_held_, static_cast<size_t>(options_.max_in_flight));
+  m_->concurrency_limit->Set(limit_.limit());
 }
 
 HttpSender::~HttpSender() {
@@ -189,12 +210,23 @@ void HttpSender::OnAnswer(HttpAnswer answer) {
   auto it = active_.find(answer.tag);
   if (it == active_.end()) return;
   std::unique_ptr<Batch> batch = std::move(it->second);
+  AdaptLimit(answer, active_.size());
   active_.erase(it);
   m_->in_flight->Set(static_cast<double>(active_.size()));
   m_->Request(answer.status, answer.took);
   // Everything after this (logs, dead letters) sees the answer masked.
   answer.body = MaskedPrefix(answer.body, options_.key, kMaxAnswerBytes);
   Resolve(std::move(batch), answer);
+}
+
+void HttpSender::AdaptLimit(const HttpAnswer& answer, size_t in_flight) {
+  if (!options_.adaptive_in_flight) return;
+  if (IsBackpressure(answer)) {
+    limit_.OnBackpressure();
+  } else if (answer.status != 0) {
+    limit_.OnSuccess(answer.took, static_cast<int>(in_flight));
+  }
+  m_->concurrency_limit->Set(limit_.limit());
 }
 
 void HttpSender::ScheduleRetry(std::unique_ptr<Batch> batch, absl::Duration delay) {
@@ -436,6 +468,13 @@ void HttpSender::Retry(std::unique_ptr<Batch> batch, Disposition d, const HttpAn
     LogError(absl::StrCat("[INGEST][ERR] HTTP ", answer.status,
                           ": the API refused the key (check KEY / --key-file); keeping ", what,
                           ", retry in ", Secs(delay), "s"));
+  } else if (answer.tls_problem) {
+    uint64_t suppressed = 0;
+    if (tls_error_log_.Allow(&suppressed)) {
+      std::string msg = absl::StrCat("[INGEST][ERR] ", answer.body, " for ", what, "; retrying");
+      if (suppressed > 0) absl::StrAppend(&msg, " [", suppressed, " more since the last report]");
+      LogError(msg);
+    }
   } else if (answer.status == 0) {
     LogWarn(absl::StrCat("[INGEST][ERR] Request failed: ", answer.body, " for ", what,
                          "; retry in ", Secs(delay), "s"));

@@ -1,6 +1,7 @@
 // The one thread that talks to the API: keeps up to `max_in_flight` POSTs
-// going at once (HttpTransport), retries what can be retried, splits on 413,
-// and records every record's fate in Outcomes.
+// going at once (HttpTransport; with adaptive_in_flight, up to the limit a
+// ConcurrencyLimit finds from the answers), retries what can be retried,
+// splits on 413, and records every record's fate in Outcomes.
 //
 // It holds at most `max_held` batches in memory (sending, waiting to retry,
 // or halves of a split) and takes no new batch from its queue while full, so
@@ -35,6 +36,7 @@
 #include "pipeline/outcomes.h"
 #include "pipeline/shutdown.h"
 #include "stages/encode/batch.h"
+#include "stages/sinks/http/concurrency_limit.h"
 #include "stages/sinks/http/http_transport.h"
 #include "stages/sinks/http/retry_policy.h"
 #include "stages/sinks/http/spool.h"
@@ -45,7 +47,11 @@ struct SenderOptions {
   std::string ingest_url;  // API + "/v1/ingest"
   std::string key;         // Bearer token; never logged
   std::string run_id;      // prefix of X-Batch-Id
+  // With adaptive_in_flight, the upper bound of the adaptive limit.
   int max_in_flight = 4;
+  // MAX_IN_FLIGHT=auto: the limit follows the API's capacity (ConcurrencyLimit).
+  bool adaptive_in_flight = false;
+  HttpConnectionOptions connection;  // TLS, proxy, HTTP version
   absl::Duration timeout = absl::Seconds(30);
   absl::Duration connect_timeout = absl::Seconds(5);
   absl::Duration retry_initial = absl::Milliseconds(500);
@@ -82,6 +88,9 @@ inline constexpr char kSpoolWriteErrorsMetric[] = "nf2ingest_spool_write_errors_
 // 1 while writing to the spool fails for a reason other than its own size
 // limit (a full disk, I/O errors), 0 once a write succeeds again.
 inline constexpr char kSpoolWriteFailingMetric[] = "nf2ingest_spool_write_failing";
+// The number of requests the sender may have in flight now (fixed, or
+// adaptive with MAX_IN_FLIGHT=auto).
+inline constexpr char kConcurrencyLimitMetric[] = "nf2ingest_concurrency_limit";
 
 // The [STATS] view of the sender's series in a registry.
 struct SenderStats {
@@ -164,7 +173,9 @@ class HttpSender {
               uint64_t* undelivered);
   void Forget(const Batch& batch);
   size_t Holding() const { return active_.size() + waiting_.size() + ready_.size(); }
-  size_t Slots() const { return static_cast<size_t>(options_.max_in_flight); }
+  size_t Slots() const { return static_cast<size_t>(limit_.limit()); }
+  // Feeds an answer to the adaptive limit (a no-op with a fixed one).
+  void AdaptLimit(const HttpAnswer& answer, size_t in_flight);
   bool HasRoom() const { return active_.size() < Slots() && Holding() < max_held_; }
   // The answer with the key masked, cut for one log line.
   std::string Snippet(std::string_view answer) const;
@@ -198,6 +209,8 @@ class HttpSender {
   Clock::time_point last_success_;             // or the start
   bool failing_ = false;                       // the last answer was a failure
   LogThrottle spool_error_log_{10, 10.0};
+  LogThrottle tls_error_log_{1, 60.0};  // a rotated certificate fails every request
+  ConcurrencyLimit limit_;
 };
 
 }  // namespace nf2

@@ -18,8 +18,24 @@
 
 namespace nf2 {
 
+// How requests reach the API: TLS material, proxy, HTTP version. Shared by
+// the sender and the start-up health check so both connect the same way.
+enum class HttpVersion { kAuto, kHttp11, kHttp2 };
+struct HttpConnectionOptions {
+  std::string ca_file;      // PEM bundle; empty = the system store
+  std::string client_cert;  // PEM; with client_key for mutual TLS
+  std::string client_key;   // path only; the key itself is never read here
+  // The name the certificate must carry when the URL names an address: the
+  // request goes to the URL's address, TLS (SNI, verification) uses this name.
+  std::string tls_server_name;
+  std::string proxy;  // empty = libcurl's HTTPS_PROXY / HTTP_PROXY / NO_PROXY
+  // kAuto: HTTP/2 when TLS offers it (ALPN), else HTTP/1.1.
+  HttpVersion http_version = HttpVersion::kAuto;
+};
+
 struct HttpTransportOptions {
   std::string url;
+  HttpConnectionOptions connection;
   std::string key;  // sent as "Authorization: Bearer <key>"; never logged
   int max_connections = 4;
   absl::Duration timeout = absl::Seconds(30);
@@ -35,6 +51,8 @@ struct HttpAnswer {
   std::string body;         // the first max_answer_bytes of the answer
   std::string retry_after;  // the Retry-After header, empty when absent
   std::chrono::steady_clock::duration took{};
+  // No answer because TLS failed (certificate unknown, expired, refused...).
+  bool tls_problem = false;
 };
 
 class HttpTransport {
@@ -63,9 +81,12 @@ class HttpTransport {
 };
 
 // GET {api}/v1/health with the key. PermissionDenied when the API refuses
-// the key (401/403), Unavailable when it cannot be reached or answers
-// otherwise; the message never holds the key.
-absl::Status CheckApiHealth(const std::string& api, const std::string& key, absl::Duration timeout);
+// the key (401/403), FailedPrecondition when TLS fails (a certificate the
+// CA does not vouch for, a name mismatch, an expired or refused certificate,
+// https:// to a plain port): waiting cannot fix those. Unavailable when it
+// cannot be reached or answers otherwise; the message never holds the key.
+absl::Status CheckApiHealth(const std::string& api, const std::string& key, absl::Duration timeout,
+                            const HttpConnectionOptions& connection = {});
 
 }  // namespace nf2
 

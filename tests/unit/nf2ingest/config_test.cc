@@ -599,6 +599,42 @@ TEST(CpuBudgetTest, TheQuotaUnderTheCgroupRootCapsTheAffinityCount) {
   EXPECT_EQ(CpuBudget(root), AffinityCpus());
 }
 
+TEST(ConfigTest, MaxInFlightAutoIsBoundedByTheLimit) {
+  auto cfg = Load({{"MAX_IN_FLIGHT", "auto"}, {"MAX_IN_FLIGHT_LIMIT", "32"}});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_TRUE(cfg->pipeline.sender.adaptive_in_flight);
+  EXPECT_EQ(cfg->pipeline.sender.max_in_flight, 32);
+  auto fixed = Load({{"MAX_IN_FLIGHT", "7"}});
+  ASSERT_TRUE(fixed.ok()) << fixed.status();
+  EXPECT_FALSE(fixed->pipeline.sender.adaptive_in_flight);
+  EXPECT_EQ(fixed->pipeline.sender.max_in_flight, 7);
+  EXPECT_THAT(ErrorOf({{"MAX_IN_FLIGHT", "lots"}}), HasSubstr("MAX_IN_FLIGHT"));
+}
+
+TEST(ConfigTest, ConnectionSettings) {
+  auto cfg = Load({{"API", "https://10.0.0.5:8443"},
+                   {"TLS_SERVER_NAME", "api.example"},
+                   {"HTTP_VERSION", "1.1"},
+                   {"PROXY", "http://proxy:3128"}});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  const HttpConnectionOptions& c = cfg->pipeline.sender.connection;
+  EXPECT_EQ(c.tls_server_name, "api.example");
+  EXPECT_EQ(c.http_version, HttpVersion::kHttp11);
+  EXPECT_EQ(c.proxy, "http://proxy:3128");
+  EXPECT_THAT(ErrorOf({{"HTTP_VERSION", "3"}}), HasSubstr("HTTP_VERSION"));
+  EXPECT_THAT(ErrorOf({{"CA_FILE", "/nonexistent/ca.pem"}}), HasSubstr("CA_FILE"));
+}
+
+TEST(ConfigTest, ProxyPasswordNeverInErrors) {
+  const std::string msg = ErrorOf({{"PROXY", "http://user:s3cret@[bad"}});
+  EXPECT_THAT(msg, HasSubstr("PROXY"));
+  EXPECT_THAT(msg, Not(HasSubstr("s3cret")));
+}
+
+TEST(ConfigTest, ClientCertificateNeedsItsKey) {
+  EXPECT_THAT(ErrorOf({{"CLIENT_CERT", "/dev/null"}}), HasSubstr("client-key"));
+}
+
 TEST(CpuBudgetTest, ThreadPoolsDefaultToTheBudget) {
   auto cfg = Load({});
   ASSERT_TRUE(cfg.ok()) << cfg.status();

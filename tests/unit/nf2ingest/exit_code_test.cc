@@ -23,6 +23,7 @@ TEST(ExitCode, EverythingDeliveredIsZero) {
 
 TEST(ExitCode, EachFactAlone) {
   EXPECT_EQ(ExitCode({.key_refused = true}), 4);
+  EXPECT_EQ(ExitCode({.tls_failed = true}), 5);
   EXPECT_EQ(ExitCode({.bad_config = true}), 2);
   EXPECT_EQ(ExitCode({.input_error = true, .outcomes = Clean()}), 1);
   EXPECT_EQ(ExitCode({.outcomes = Clean(), .replay_left = true}), 3);
@@ -46,6 +47,7 @@ TEST(ExitCode, Precedence) {
   pipeline::OutcomeSnapshot lost = Clean();
   lost.delivered -= 1;
   lost.undelivered = 1;
+  EXPECT_EQ(ExitCode({.key_refused = true, .tls_failed = true, .bad_config = true}), 5);
   EXPECT_EQ(ExitCode({.key_refused = true,
                       .bad_config = true,
                       .input_error = true,
