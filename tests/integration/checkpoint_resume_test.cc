@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <future>
+#include <iostream>
 #include <map>
 #include <random>
 #include <string>
@@ -144,9 +145,7 @@ TEST(Checkpoint, KillNineThreeTimesLosesNothingAndResendsAtMostTheBound) {
   const uint64_t per_second = kInFlight * kBatch * 1000 / kLatencyMs;
   const uint64_t per_crash = chunks * chunk_lines + batches * kBatch + per_second * 500 / 1000;
   EXPECT_LE(duplicates, 3 * per_crash);
-  std::printf("duplicates after 3 kills: %llu (bound %llu)\n",
-              static_cast<unsigned long long>(duplicates),
-              static_cast<unsigned long long>(3 * per_crash));
+  std::cout << "duplicates after 3 kills: " << duplicates << " (bound " << 3 * per_crash << ")\n";
 }
 
 TEST(Checkpoint, CorruptFileIsAWarningAndEveryInputStartsAtTheTop) {
@@ -245,6 +244,8 @@ class GrowingFile {
     Release();
     thread_.join();
   }
+  GrowingFile(const GrowingFile&) = delete;
+  GrowingFile& operator=(const GrowingFile&) = delete;
   void Release() {
     if (!released_) {
       released_ = true;

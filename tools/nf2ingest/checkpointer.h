@@ -33,6 +33,8 @@ class Checkpointer {
   // without the setting's name.
   static absl::StatusOr<std::unique_ptr<Checkpointer>> Open(const std::string& path);
   ~Checkpointer();
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
 
   CheckpointInputs* inputs() { return &inputs_; }
 

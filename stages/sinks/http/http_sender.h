@@ -113,6 +113,8 @@ class HttpSender {
   HttpSender(SenderOptions options, BatchQueue* in, BatchEncoder* splitter,
              pipeline::Outcomes* outcomes, pipeline::Shutdown* shutdown);
   ~HttpSender();
+  HttpSender(const HttpSender&) = delete;
+  HttpSender& operator=(const HttpSender&) = delete;
 
   // Runs until the queue is closed and every batch has an outcome (and the
   // spool has been replayed), or the drain ends the wait: after a stop
