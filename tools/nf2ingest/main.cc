@@ -35,6 +35,7 @@
 #include "tools/nf2ingest/checkpointer.h"
 #include "tools/nf2ingest/config.h"
 #include "tools/nf2ingest/exit_code.h"
+#include "tools/nf2ingest/health.h"
 #include "tools/nf2ingest/live_view.h"
 #include "tools/nf2ingest/load_report.h"
 #include "tools/nf2ingest/load_timeline.h"
@@ -280,24 +281,10 @@ std::vector<MetricsRegistry::CallbackHandle> RegisterOutcomeMetrics(
   return handles;
 }
 
-// /healthz: unhealthy only when data waits and nothing has gone through for
-// the stall time; an idle collector with no flows is healthy.
+// /healthz, judged by HealthVerdict from the registry.
 MetricsServer::HealthFn StallCheck(const MetricsRegistry& registry, absl::Duration stall) {
-  const absl::Time started = absl::Now();
-  return [&registry, started, stall]() -> std::pair<bool, std::string> {
-    double waiting = registry.Value("nf2ingest_sender_batches_held");
-    for (const auto& [labels, v] : registry.Values("nf2ingest_queue_depth")) waiting += v;
-    const double last = registry.Value("nf2ingest_last_success_timestamp_seconds");
-    const absl::Time since =
-        last > 0 ? std::max(started, absl::FromUnixNanos(static_cast<int64_t>(last * 1e9)))
-                 : started;
-    const absl::Duration quiet = absl::Now() - since;
-    if (waiting > 0 && quiet > stall) {
-      return {false, absl::StrCat("stalled: no request succeeded for ",
-                                  absl::FormatDuration(absl::Trunc(quiet, absl::Seconds(1))),
-                                  " while data waits")};
-    }
-    return {true, "ok"};
+  return [&registry, started = absl::Now(), stall] {
+    return HealthVerdict(registry, started, absl::Now(), stall);
   };
 }
 
