@@ -47,7 +47,7 @@ int FreePort() {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
   socklen_t len = sizeof a;
   getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   close(fd);
@@ -193,7 +193,7 @@ TEST_F(TlsTest, DeliversWithTheRightCaAndClientCertificateOverHttp2) {
 TEST_F(TlsTest, Http11WhenAskedFor) {
   std::vector<std::string> args = ClientCert();
   args.push_back(CaFile());
-  args.push_back("--http-version=1.1");
+  args.emplace_back("--http-version=1.1");
   const RunResult r = Run(args, Url(mtls_port_));
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
   const std::string log = ReadFile(dir_ + "/access.log");
@@ -204,7 +204,7 @@ TEST_F(TlsTest, Http11WhenAskedFor) {
 TEST_F(TlsTest, ServerNameForAnAddressUrl) {
   std::vector<std::string> args = ClientCert();
   args.push_back(CaFile());
-  args.push_back("--tls-server-name=localhost");
+  args.emplace_back("--tls-server-name=localhost");
   const RunResult r = Run(args, Url(mtls_port_, "127.0.0.1"));
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
 }
@@ -222,7 +222,7 @@ TEST_F(TlsTest, UnknownCaFailsFast) {
 TEST_F(TlsTest, WrongServerNameFailsFast) {
   std::vector<std::string> args = ClientCert();
   args.push_back(CaFile());
-  args.push_back("--tls-server-name=api.example");
+  args.emplace_back("--tls-server-name=api.example");
   const RunResult r = Run(args, Url(mtls_port_, "127.0.0.1"));
   EXPECT_EQ(r.exit_code, 5) << r.stderr_text;
   EXPECT_THAT(r.stderr_text, HasSubstr("api.example"));

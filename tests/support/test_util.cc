@@ -237,7 +237,7 @@ Sink::Sink(const std::vector<std::string>& extra_args, std::map<std::string, std
   out_path_ = dir + "/received.jsonl";
   SpawnOptions opts;
   opts.argv = {BinPath("ingest-sink"), "--port", "0", "--out", out_path_};
-  for (auto& a : extra_args) opts.argv.push_back(a);
+  for (const auto& a : extra_args) opts.argv.push_back(a);
   opts.env = std::move(env);
   opts.stderr_path = dir + "/sink.stderr";
   process_ = std::make_unique<Process>(opts);
@@ -327,7 +327,7 @@ Corpus MakeCorpus(const std::string& dir, const std::string& name,
   Corpus c{dir + "/" + name + ".jsonl", dir + "/" + name + ".expected.jsonl", ""};
   SpawnOptions opts;
   opts.argv = {BinPath("flowgen"), "--out", c.lines, "--expected", c.expected};
-  for (auto& a : args) opts.argv.push_back(a);
+  for (const auto& a : args) opts.argv.push_back(a);
   opts.stdout_path = dir + "/" + name + ".flowgen.stdout";
   opts.stderr_path = dir + "/" + name + ".flowgen.stderr";
   Process p(opts);

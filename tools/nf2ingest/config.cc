@@ -439,7 +439,7 @@ absl::Status ValidateTls(const LoadedSettings& l, Config* cfg) {
   }
   if (!absl::StartsWith(cfg->api, "https://") &&
       (!c.ca_file.empty() || !c.client_cert.empty() || !c.tls_server_name.empty())) {
-    cfg->warnings.push_back("TLS settings are ignored: the API URL is not https://");
+    cfg->warnings.emplace_back("TLS settings are ignored: the API URL is not https://");
   }
   struct stat st;
   if (!c.client_key.empty() && stat(c.client_key.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {

@@ -28,7 +28,8 @@ uint64_t Count(double v) { return static_cast<uint64_t>(v); }
 long StatusOfLabels(const pipeline::Labels& labels) {
   long status = 0;
   for (const auto& [k, v] : labels) {
-    if (k == "code" && v != "none") absl::SimpleAtoi(v, &status);
+    // A label that is not a number leaves 0 (no answer).
+    if (k == "code" && v != "none" && !absl::SimpleAtoi(v, &status)) status = 0;
   }
   return status;
 }
@@ -304,10 +305,9 @@ bool HttpSender::Admit(std::unique_ptr<Batch>& batch) {
 
 bool HttpSender::SpoolHasWork() const {
   if (!options_.spool) return false;
-  for (uint64_t id : options_.spool->Ids()) {
-    if (!in_memory_.count(id) && !tried_.count(id)) return true;
-  }
-  return false;
+  return std::ranges::any_of(options_.spool->Ids(), [this](uint64_t id) {
+    return !in_memory_.count(id) && !tried_.count(id);
+  });
 }
 
 std::unique_ptr<Batch> HttpSender::NextFromSpool() {
