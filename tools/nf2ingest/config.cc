@@ -38,7 +38,8 @@ struct Draft {
   std::string key_file;
   double generate_rate = 0;  // 0: no load-test mode
   absl::Duration duration = absl::Seconds(10);
-  int max_in_flight_limit = 64;  // the bound of MAX_IN_FLIGHT=auto
+  int max_in_flight_limit = 64;    // the bound of MAX_IN_FLIGHT=auto
+  absl::Duration retry_after_max;  // zero: RETRY_MAX
 };
 
 // One thread per pool per CPU this process may use (affinity and cgroup
@@ -261,6 +262,10 @@ SettingsTable Table(Draft* d) {
        SecondsInto(&p.sender.retry_initial, positive)},
       {"retry-max", "RETRY_MAX", "SECONDS", "30", "largest retry backoff, seconds",
        SecondsInto(&p.sender.retry_max, positive)},
+      {"retry-after-max", "RETRY_AFTER_MAX", "SECONDS", "",
+       "longest wait a 429/503 Retry-After may ask for; a longer one is cut to this "
+       "(default: --retry-max)",
+       SecondsInto(&d->retry_after_max, positive)},
       {"drain-timeout", "DRAIN_TIMEOUT", "SECONDS", "30",
        "seconds after input ends (EOF or signal) to finish sending; then the rest is spooled or "
        "undelivered",
@@ -549,6 +554,9 @@ absl::Status Validate(const LoadedSettings& l, const GetEnvFn& getenv, Draft* d)
   ASSIGN_OR_RETURN(cfg.pipeline.sender.key, ReadKey(d->key_file, getenv));
   if (cfg.pipeline.sender.adaptive_in_flight) {
     cfg.pipeline.sender.max_in_flight = d->max_in_flight_limit;
+  }
+  if (d->retry_after_max > absl::ZeroDuration()) {
+    cfg.pipeline.sender.retry_after_max = d->retry_after_max;
   }
   RETURN_IF_ERROR(ValidateBatching(l, &cfg));
   RETURN_IF_ERROR(ValidateSending(l, &cfg));

@@ -643,3 +643,23 @@ TEST(CpuBudgetTest, ThreadPoolsDefaultToTheBudget) {
 
 }  // namespace
 }  // namespace nf2
+
+namespace nf2 {
+namespace {
+
+TEST(ConfigTest, RetryAfterIsCappedAtRetryAfterMaxOrRetryMax) {
+  auto by_default = LoadConfig({}, [](const char*) -> const char* { return nullptr; });
+  ASSERT_TRUE(by_default.ok()) << by_default.status();
+  EXPECT_FALSE(by_default->pipeline.sender.retry_after_max.has_value());  // RETRY_MAX applies
+  auto set =
+      LoadConfig({"--retry-after-max=120"}, [](const char*) -> const char* { return nullptr; });
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->pipeline.sender.retry_after_max, absl::Seconds(120));
+  auto bad =
+      LoadConfig({"--retry-after-max=0"}, [](const char*) -> const char* { return nullptr; });
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("RETRY_AFTER_MAX"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nf2
