@@ -267,7 +267,8 @@ SettingsTable Table(Draft* d) {
        "(default: --retry-max)",
        SecondsInto(&d->retry_after_max, positive)},
       {"drain-timeout", "DRAIN_TIMEOUT", "SECONDS", "30",
-       "seconds after input ends (EOF or signal) to finish sending; then the rest is spooled or "
+       "after a stop signal: seconds to finish sending; after EOF: seconds without a success "
+       "before giving up; then the rest is spooled or "
        "undelivered",
        SecondsInto(&c.drain_timeout, zero_is_off)},
       {"retry-on", "RETRY_ON", "LIST", "408,429,5xx,network",
@@ -588,7 +589,8 @@ std::string HelpText() {
       Table(&unused),
       "nf2ingest: goflow2 JSON lines -> flows.v1 -> batched POST {API}/v1/ingest\n\n"
       "usage: nf2ingest [flags] [INPUT...]\n"
-      "  INPUT  files or FIFOs to read in turn; '-' or none means stdin\n\n"
+      "  INPUT  files or FIFOs to read in turn (with --follow: side by side); '-' or none means "
+      "stdin\n\n"
       "Every flag can also be set by its environment variable; flags win.\n"
       "Numbers are decimal (no 0x...). The key comes from KEY or --key-file only, never from a\n"
       "flag (it would show in ps).\n\n",
