@@ -190,7 +190,7 @@ void IngestPipeline::AssembleWorker(int) {
   assembler.Seal();
 }
 
-absl::Status IngestPipeline::Run() {
+void IngestPipeline::MakeQueues() {
   const size_t qc = std::max<size_t>(options_.queue_chunks, 1);
   // As many spares as can be in flight between two stages, plus one per worker.
   const size_t spares = qc + static_cast<size_t>(options_.parser_threads + options_.mapper_threads +
@@ -205,79 +205,89 @@ absl::Status IngestPipeline::Run() {
   // assemblers fill the next ones.
   q_batches_ = std::make_unique<pipeline::BoundedQueue<Batch>>(
       static_cast<size_t>(options_.sender.max_in_flight) + options_.assembler_threads);
+}
 
-  // Queue depths are sampled when scraped; the handles unregister them
-  // before the queues go away.
+// Queue depths are sampled when scraped; the returned handles unregister
+// them before the queues go away.
+std::vector<pipeline::MetricsRegistry::CallbackHandle> IngestPipeline::RegisterInstruments() {
   std::vector<pipeline::MetricsRegistry::CallbackHandle> depth_gauges;
-  if (pipeline::MetricsRegistry* m = options_.metrics) {
-    auto depth = [&](const char* queue, auto* q) {
-      depth_gauges.push_back(m->AddCallback(
-          "nf2ingest_queue_depth", "Items waiting in each bounded queue between stages.", "gauge",
-          {{"queue", queue}}, [q] { return static_cast<double>(q->Depth()); }));
-    };
-    depth("lines", q_lines_.get());
-    depth("records", q_records_.get());
-    depth("fragments", q_fragments_.get());
-    depth("batches", q_batches_.get());
-    const std::vector<double> record_bounds = {1, 10, 50, 100, 200, 500, 1000, 2000, 5000, 10000};
-    const std::vector<double> byte_bounds = {1024,   4096,    16384,   65536,  262144,
-                                             524288, 1048576, 2097152, 5242880};
-    batch_records_ = m->GetHistogram("nf2ingest_batch_records", "Records per sealed batch.", {}, 1,
-                                     record_bounds);
-    batch_raw_bytes_ = m->GetHistogram("nf2ingest_batch_bytes",
-                                       "Bytes per sealed batch: raw JSON, and on the wire.",
-                                       {{"kind", "raw"}}, 1, byte_bounds);
-    batch_wire_bytes_ = m->GetHistogram("nf2ingest_batch_bytes",
-                                        "Bytes per sealed batch: raw JSON, and on the wire.",
-                                        {{"kind", "wire"}}, 1, byte_bounds);
-    options_.sender.metrics = m;
-  }
+  pipeline::MetricsRegistry* m = options_.metrics;
+  if (!m) return depth_gauges;
+  auto depth = [&](const char* queue, auto* q) {
+    depth_gauges.push_back(m->AddCallback(
+        "nf2ingest_queue_depth", "Items waiting in each bounded queue between stages.", "gauge",
+        {{"queue", queue}}, [q] { return static_cast<double>(q->Depth()); }));
+  };
+  depth("lines", q_lines_.get());
+  depth("records", q_records_.get());
+  depth("fragments", q_fragments_.get());
+  depth("batches", q_batches_.get());
+  const std::vector<double> record_bounds = {1, 10, 50, 100, 200, 500, 1000, 2000, 5000, 10000};
+  const std::vector<double> byte_bounds = {1024,   4096,    16384,   65536,  262144,
+                                           524288, 1048576, 2097152, 5242880};
+  batch_records_ =
+      m->GetHistogram("nf2ingest_batch_records", "Records per sealed batch.", {}, 1, record_bounds);
+  batch_raw_bytes_ =
+      m->GetHistogram("nf2ingest_batch_bytes", "Bytes per sealed batch: raw JSON, and on the wire.",
+                      {{"kind", "raw"}}, 1, byte_bounds);
+  batch_wire_bytes_ =
+      m->GetHistogram("nf2ingest_batch_bytes", "Bytes per sealed batch: raw JSON, and on the wire.",
+                      {{"kind", "wire"}}, 1, byte_bounds);
+  options_.sender.metrics = m;
+  return depth_gauges;
+}
 
+// Feeds the lines queue from the generator or the inputs (nothing in
+// replay mode) until the input ends or a stop is requested.
+absl::Status IngestPipeline::RunSource() {
+  if (options_.generator) {
+    pipeline::LogLinearHistogram* lag = nullptr;
+    if (options_.metrics) {
+      lag = options_.metrics->GetHistogram(
+          "nf2ingest_generator_lag_seconds",
+          "Load-test mode: how late each chunk of generated lines was against its schedule.", {},
+          1e-6, {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5});
+    }
+    GeneratorSource source(*options_.generator, q_lines_.get(), shutdown_, free_lines_.get(), lag);
+    absl::Status st = source.Run();
+    shutdown_->MarkInputFinished();  // the drain deadline counts from here
+    generator_stats_ = source.stats();
+    return st;
+  }
+  if (options_.replay_only) return absl::OkStatus();
+  LineSource source(options_.source, q_lines_.get(), outcomes_, shutdown_, free_lines_.get());
+  return source.Run();
+}
+
+absl::Status IngestPipeline::Run() {
+  MakeQueues();
+  const auto instruments = RegisterInstruments();
   auto splitter = MakeEncoder();
   HttpSender sender(options_.sender, q_batches_.get(), splitter.get(), outcomes_, shutdown_);
   q_batches_->SetOnPush([&sender] { sender.Wake(); });
   std::thread sender_thread([&sender] { sender.Run(); });
 
-  {
-    const int assemblers = options_.assembler_threads;
-    const int mappers = options_.mapper_threads;
-    const int parsers = options_.parser_threads;
-    pipeline::WorkerGroup assemble(
-        "assembler", assemblers, [this](int i) { AssembleWorker(i); },
-        [this] { q_batches_->Close(1); });
-    pipeline::WorkerGroup map(
-        "mapper", mappers, [this](int i) { MapWorker(i); },
-        [this, assemblers] { q_fragments_->Close(assemblers); });
-    pipeline::WorkerGroup parse(
-        "parser", parsers, [this](int i) { ParseWorker(i); },
-        [this, mappers] { q_records_->Close(mappers); });
+  const int assemblers = options_.assembler_threads;
+  const int mappers = options_.mapper_threads;
+  const int parsers = options_.parser_threads;
+  pipeline::WorkerGroup assemble(
+      "assembler", assemblers, [this](int i) { AssembleWorker(i); },
+      [this] { q_batches_->Close(1); });
+  pipeline::WorkerGroup map(
+      "mapper", mappers, [this](int i) { MapWorker(i); },
+      [this, assemblers] { q_fragments_->Close(assemblers); });
+  pipeline::WorkerGroup parse(
+      "parser", parsers, [this](int i) { ParseWorker(i); },
+      [this, mappers] { q_records_->Close(mappers); });
 
-    absl::Status st;
-    if (options_.generator) {
-      pipeline::LogLinearHistogram* lag = nullptr;
-      if (options_.metrics) {
-        lag = options_.metrics->GetHistogram(
-            "nf2ingest_generator_lag_seconds",
-            "Load-test mode: how late each chunk of generated lines was against its schedule.", {},
-            1e-6, {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5});
-      }
-      GeneratorSource source(*options_.generator, q_lines_.get(), shutdown_, free_lines_.get(),
-                             lag);
-      st = source.Run();
-      shutdown_->MarkInputFinished();  // the drain deadline counts from here
-      generator_stats_ = source.stats();
-    } else if (!options_.replay_only) {
-      LineSource source(options_.source, q_lines_.get(), outcomes_, shutdown_, free_lines_.get());
-      st = source.Run();
-    }
-    q_lines_->Close(parsers);
-    parse.Join();
-    map.Join();
-    assemble.Join();
-    sender_thread.join();
-    sender_stats_ = sender.stats();
-    return st;
-  }
+  const absl::Status st = RunSource();
+  q_lines_->Close(parsers);
+  parse.Join();
+  map.Join();
+  assemble.Join();
+  sender_thread.join();
+  sender_stats_ = sender.stats();
+  return st;
 }
 
 PipelineStats IngestPipeline::stats() const {

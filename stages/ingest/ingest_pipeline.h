@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -75,6 +76,9 @@ class IngestPipeline {
   void MapWorker(int index);
   void AssembleWorker(int index);
   std::unique_ptr<BatchEncoder> MakeEncoder();
+  void MakeQueues();
+  std::vector<pipeline::MetricsRegistry::CallbackHandle> RegisterInstruments();
+  absl::Status RunSource();
 
   PipelineOptions options_;
   pipeline::Outcomes* outcomes_;

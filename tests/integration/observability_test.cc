@@ -350,17 +350,25 @@ TEST(ObservabilityTest, RampRunsEveryStepAgainstAnApiThatKeepsUp) {
   RunResult r = RunNf2ingest({"--generate=500", "--duration=1", "--ramp=3", "--report=" + report},
                              env, "", std::chrono::seconds(60));
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
-  EXPECT_EQ(r.summary.at("delivered"), 500u + 1000u + 1500u);
   const rapidjson::Document d = RampReport(report);
   EXPECT_DOUBLE_EQ(d["ramp"]["highest_ok_rate"].GetDouble(), 1500);
   EXPECT_STREQ(d["ramp"]["stopped"].GetString(), "");
   ASSERT_EQ(d["ramp"]["steps"].Size(), 3u);
+  // A step ends on schedule: a generator starved of CPU at the very end of a
+  // step (a loaded CI machine) may hand on a line or two fewer than were due,
+  // and they are counted behind, not queued. Every line handed on arrives.
+  uint64_t handed_on = 0;
   for (unsigned i = 0; i < 3; ++i) {
     EXPECT_TRUE(d["ramp"]["steps"][i]["ok"].GetBool()) << i;
     EXPECT_DOUBLE_EQ(d["ramp"]["steps"][i]["rate"].GetDouble(), 500.0 * (i + 1));
-    EXPECT_EQ(d["ramp"]["steps"][i]["lines"].GetUint64(), 500u * (i + 1));
+    EXPECT_EQ(d["ramp"]["steps"][i]["offered"].GetUint64(), 500u * (i + 1));
+    const uint64_t lines = d["ramp"]["steps"][i]["lines"].GetUint64();
+    EXPECT_LE(lines, 500u * (i + 1));
+    EXPECT_GE(lines, 475u * (i + 1)) << "step " << i << " lost more than 5% of its lines";
+    handed_on += lines;
   }
-  EXPECT_EQ(sink.Metrics()["records_processed"], 3000.0);
+  EXPECT_EQ(r.summary.at("delivered"), handed_on);
+  EXPECT_EQ(sink.Metrics()["records_processed"], static_cast<double>(handed_on));
 }
 
 std::string RunUnderPty(const std::string& command, const std::string& dir) {
