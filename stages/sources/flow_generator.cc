@@ -250,8 +250,15 @@ void FlowGenerator::MakeFlow(Flow& f) {
   f.time_received_ns = clock_ns_;
   f.sequence_num = rng_.Next() >> 32;
   f.sampler_address = kSamplers[rng_.Below(Size(kSamplers))];
+  MakeTimes(f);
+  MakeCounters(f);
+  MakeEndpoints(f);
+  MakeHeaderFields(f);
+  MakeRouting(f);
+}
 
-  // Flows start a few seconds before they are received; some much earlier; 2% carry no start.
+// Flows start a few seconds before they are received; some much earlier; 2% carry no start.
+void FlowGenerator::MakeTimes(Flow& f) {
   const uint64_t duration_ns = rng_.Below(kNsPerSec + 1);
   if (rng_.Chance(20)) {
     f.time_flow_start_ns = 0;
@@ -262,8 +269,10 @@ void FlowGenerator::MakeFlow(Flow& f) {
     f.time_flow_start_ns = clock_ns_ - age_ns;
     f.time_flow_end_ns = f.time_flow_start_ns + std::min(duration_ns, age_ns);
   }
+}
 
-  // About 1% of the records carry counters above 2^53.
+// About 1% of the records carry counters above 2^53.
+void FlowGenerator::MakeCounters(Flow& f) {
   const bool big = rng_.Chance(10);
   if (big) {
     f.bytes = PickCounter(true, 0);
@@ -272,7 +281,10 @@ void FlowGenerator::MakeFlow(Flow& f) {
     f.packets = PickCounter(false, 5000);
     f.bytes = f.packets * rng_.Range(40, 1500);
   }
+}
 
+// Addresses, protocol, ports, interfaces and MACs.
+void FlowGenerator::MakeEndpoints(Flow& f) {
   f.ipv6 = rng_.Chance(100);
   if (f.ipv6) {
     MakeIpv6(f.src_addr, f.src_addr_len);
@@ -281,7 +293,6 @@ void FlowGenerator::MakeFlow(Flow& f) {
     MakeIpv4(f.src_addr, f.src_addr_len);
     MakeIpv4(f.dst_addr, f.dst_addr_len);
   }
-
   f.proto = PickProto();
   if (f.ipv6 && f.proto->number == 1) f.proto = &kProtos[kIpv6IcmpIndex];
   PickPorts(f);
@@ -289,7 +300,6 @@ void FlowGenerator::MakeFlow(Flow& f) {
   f.dst_port_raw = {};
   f.in_if = PickInterface();
   f.out_if = PickInterface();
-
   if (rng_.Chance(200)) {
     MakeMac(f.src_mac);
     MakeMac(f.dst_mac);
@@ -297,7 +307,10 @@ void FlowGenerator::MakeFlow(Flow& f) {
     std::memcpy(f.src_mac, "00:00:00:00:00:00", 17);
     std::memcpy(f.dst_mac, "00:00:00:00:00:00", 17);
   }
+}
 
+// TOS, TCP flags, ICMP type and code, the IPv6 flow label.
+void FlowGenerator::MakeHeaderFields(Flow& f) {
   const uint64_t bits = rng_.Next();
   f.ip_tos = bits & 0xff;
   f.tcp_flags = f.proto->number == 6 ? (bits >> 8) & 0x3f : 0;
@@ -310,6 +323,10 @@ void FlowGenerator::MakeFlow(Flow& f) {
     f.icmp_code = tc[1];
   }
   f.ipv6_flow_label = (f.ipv6 && (bits & (1ULL << 24))) ? (bits >> 32) & 0xfffff : 0;
+}
+
+// AS numbers, the next hop and, for 1% of IPv4 flows, a routed source prefix.
+void FlowGenerator::MakeRouting(Flow& f) {
   const uint64_t as_bits = rng_.Next();
   f.src_as = as_bits & 0xffff;
   f.dst_as = (as_bits >> 16) & 0xffff;
@@ -369,6 +386,11 @@ char* FlowGenerator::WriteRecord(char* p, const Flow& f) const {
   p = PutU64(p, f.in_if);
   p = Put(p, R"(,"out_if":)");
   p = PutU64(p, f.out_if);
+  return WriteRecordTail(p, f);
+}
+
+// The fields after out_if, in goflow2's order.
+char* FlowGenerator::WriteRecordTail(char* p, const Flow& f) {
   p = Put(p, R"(,"src_mac":")");
   p = Put(p, std::string_view(f.src_mac, sizeof(f.src_mac)));
   p = Put(p, R"(","dst_mac":")");

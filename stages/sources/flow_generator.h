@@ -136,6 +136,11 @@ class FlowGenerator {
   static const size_t kNumProtos;
 
   void MakeFlow(Flow& f);
+  void MakeTimes(Flow& f);
+  void MakeCounters(Flow& f);
+  void MakeEndpoints(Flow& f);
+  void MakeHeaderFields(Flow& f);
+  void MakeRouting(Flow& f);
   const Proto* PickProto();
   void PickPorts(Flow& f);
   void MakeIpv4(char* out, size_t& len);
@@ -145,6 +150,7 @@ class FlowGenerator {
   uint64_t PickInterface();
 
   char* WriteRecord(char* p, const Flow& f) const;
+  static char* WriteRecordTail(char* p, const Flow& f);
   static char* WriteExpected(char* p, const Flow& f);
   char* WriteJunk(char* p, Junk kind);
   char* WriteLogLine(char* p);
