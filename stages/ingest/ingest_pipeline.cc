@@ -280,7 +280,7 @@ absl::Status IngestPipeline::Run() {
       "parser", parsers, [this](int i) { ParseWorker(i); },
       [this, mappers] { q_records_->Close(mappers); });
 
-  const absl::Status st = RunSource();
+  absl::Status st = RunSource();
   q_lines_->Close(parsers);
   parse.Join();
   map.Join();
