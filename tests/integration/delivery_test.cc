@@ -418,37 +418,13 @@ TEST(Memory, AStalledApiHoldsTheInputInBoundedMemoryAndSigtermEndsInTime) {
 namespace nf2::testing {
 namespace {
 
-// A port that was free a moment ago (nginx cannot report a port it picked).
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-bool Connects(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
-
 TEST(Proxy, BehindNginxWithASmallBodyLimitBatchesAreSplitUntilTheyPass) {
   const std::string nginx = "/usr/sbin/nginx";
   ASSERT_EQ(access(nginx.c_str(), X_OK), 0) << "nginx is missing: run scripts/install-deps.sh";
   const std::string dir = TempDir();
   Corpus c = MakeCorpus(dir, "c", {"--count", "20000", "--seed", "18"});
   Sink sink;
-  const int port = FreePort();
+  const int port = FreeLoopbackPort();
   WriteFile(dir + "/nginx.conf",
             "user root;\nworker_processes 1;\npid " + dir + "/nginx.pid;\nerror_log " + dir +
                 "/error.log;\nevents {}\nhttp {\n  access_log off;\n  client_body_temp_path " +
@@ -465,11 +441,11 @@ TEST(Proxy, BehindNginxWithASmallBodyLimitBatchesAreSplitUntilTheyPass) {
   opts.stderr_path = dir + "/nginx.stderr";
   Process proxy(opts);
   const auto start = std::chrono::steady_clock::now();
-  while (!Connects(port) && std::chrono::steady_clock::now() - start < seconds(10)) {
+  while (!LoopbackAccepts(port) && std::chrono::steady_clock::now() - start < seconds(10)) {
     ASSERT_FALSE(proxy.Wait(std::chrono::milliseconds(20)).has_value())
         << "nginx exited: " << ReadFile(dir + "/nginx.stderr") << ReadFile(dir + "/error.log");
   }
-  ASSERT_TRUE(Connects(port));
+  ASSERT_TRUE(LoopbackAccepts(port));
 
   auto env = EnvFor(sink);
   env["API"] = "http://127.0.0.1:" + std::to_string(port);

@@ -108,15 +108,9 @@ TEST(Signals, UserSignalsAreIgnoredAndSigtermStillDrains) {
 TEST(Signals, SecondSigtermStopsAtOnce) {
   // The API never answers: the drain would wait DRAIN_TIMEOUT (60 s); a
   // second SIGTERM ends it now, the records accounted as undelivered.
-  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int port = 0;
+  const int listener = ListenOnLoopback(16, &port);
   ASSERT_GE(listener, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), len), 0);
-  ASSERT_EQ(listen(listener, 16), 0);
-  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
   const std::string dir = TempDir();
   const std::string input = dir + "/in.jsonl";
   WriteFile(input, ReadFixture("goflow2/sample.jsonl").value_or(""));
@@ -124,7 +118,7 @@ TEST(Signals, SecondSigtermStopsAtOnce) {
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   Process mapper(
       Nf2ingestOptions(dir, {input, fifo},
-                       {{"API", "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port))},
+                       {{"API", "http://127.0.0.1:" + std::to_string(port)},
                         {"KEY", "TEST_KEY"},
                         {"TIMEOUT", "6"},  // the start-up health check gives up after 1 + 6/6 s
                         {"CONNECT_TIMEOUT", "1"},
@@ -146,18 +140,7 @@ TEST(Signals, SecondSigtermStopsAtOnce) {
 // the kernel, requests are never answered.
 class SilentServer {
  public:
-  SilentServer() {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    EXPECT_GE(fd_, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), len), 0);
-    EXPECT_EQ(listen(fd_, 16), 0);
-    EXPECT_EQ(getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-    port_ = ntohs(addr.sin_port);
-  }
+  SilentServer() { fd_ = ListenOnLoopback(16, &port_); }
   ~SilentServer() { close(fd_); }
   SilentServer(const SilentServer&) = delete;
   SilentServer& operator=(const SilentServer&) = delete;

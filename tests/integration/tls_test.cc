@@ -42,29 +42,6 @@ void Sh(const std::string& dir, const std::string& cmd) {
   ASSERT_EQ(std::system(full.c_str()), 0) << cmd << "\n" << ReadFile(dir + "/openssl.log");
 }
 
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-bool Accepts(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  close(fd);
-  return ok;
-}
-
 // A CA, a second CA nobody trusts, server certificates for 127.0.0.1 and
 // localhost (one valid, one expired in 2020) and a client certificate.
 void MakeCertificates(const std::string& d) {
@@ -129,15 +106,15 @@ class TlsTest : public ::testing::Test {
     ASSERT_TRUE(Have("nginx")) << "nginx (nginx-light)" << kInstallHint;
     dir_ = TempDir();
     ASSERT_NO_FATAL_FAILURE(MakeCertificates(dir_));
-    mtls_port_ = FreePort();
-    expired_port_ = FreePort();
+    mtls_port_ = FreeLoopbackPort();
+    expired_port_ = FreeLoopbackPort();
     WriteFile(dir_ + "/nginx.conf", NginxConf(dir_, mtls_port_, expired_port_, sink_.port()));
     SpawnOptions o;
     o.argv = {NginxPath(), "-c", dir_ + "/nginx.conf", "-p", dir_, "-e", dir_ + "/error.log"};
     o.stderr_path = dir_ + "/nginx.stderr";
     nginx_ = std::make_unique<Process>(o);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (!(Accepts(mtls_port_) && Accepts(expired_port_))) {
+    while (!(LoopbackAccepts(mtls_port_) && LoopbackAccepts(expired_port_))) {
       ASSERT_LT(std::chrono::steady_clock::now(), deadline)
           << "nginx did not listen: " << ReadFile(dir_ + "/error.log");
       ASSERT_FALSE(nginx_->Wait(std::chrono::milliseconds(50)).has_value())
@@ -262,7 +239,7 @@ TEST_F(TlsTest, ReadableClientKeyIsWarnedAbout) {
 TEST(ProxyTest, ProxyIsUsedAndItsPasswordNeverLogged) {
   Sink sink;
   auto env = EnvFor(sink);
-  const int closed = FreePort();
+  const int closed = FreeLoopbackPort();
   env["PROXY"] = "http://user:s3cretpw@127.0.0.1:" + std::to_string(closed);
   env["DRAIN_TIMEOUT"] = "1";
   const std::string dir = TempDir();

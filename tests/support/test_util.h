@@ -118,6 +118,14 @@ std::map<std::string, std::string> EnvFor(const Sink& sink);
 // Checks that the [SUMMARY] outcomes add up to the lines read.
 void ExpectBalanced(const RunResult& r);
 
+// Loopback TCP for tests that play a server or a client themselves: a
+// listening socket on 127.0.0.1 with a free port (its port in *port), a port
+// that was free a moment ago (for servers that cannot report the one they
+// picked), and whether something accepts connections on a port.
+int ListenOnLoopback(int backlog, int* port);
+int FreeLoopbackPort();
+bool LoopbackAccepts(int port);
+
 // HTTP GET with a Bearer key; returns status and body.
 std::pair<long, std::string> HttpGet(const std::string& url, const std::string& key);
 

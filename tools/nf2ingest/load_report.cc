@@ -9,8 +9,6 @@
 namespace nf2 {
 namespace {
 
-std::string Ms(uint64_t us) { return absl::StrFormat("%.3f", static_cast<double>(us) / 1000.0); }
-
 std::string Pcts(const pipeline::Percentiles& p) {
   return absl::StrCat("{\"p50\": ", Ms(p.p50), ", \"p90\": ", Ms(p.p90), ", \"p99\": ", Ms(p.p99),
                       ", \"p999\": ", Ms(p.p999), ", \"max\": ", Ms(p.max), "}");
@@ -63,6 +61,8 @@ std::string SettingsJson(const ReportSettings& r) {
 }
 
 }  // namespace
+
+std::string Ms(uint64_t us) { return absl::StrFormat("%.3f", static_cast<double>(us) / 1000.0); }
 
 LoadFigures ComputeLoadFigures(const LoadReportInput& in, const pipeline::MetricsRegistry& r) {
   LoadFigures f;

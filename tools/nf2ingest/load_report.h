@@ -48,6 +48,9 @@ struct LoadFigures {
 LoadFigures ComputeLoadFigures(const LoadReportInput& in,
                                const pipeline::MetricsRegistry& registry);
 
+// Microseconds as milliseconds with three decimals, as every report writes them.
+std::string Ms(uint64_t us);
+
 // The report as one JSON object (pretty-printed, ends in a newline).
 std::string LoadReportJson(const LoadReportInput& in, const pipeline::MetricsRegistry& registry);
 

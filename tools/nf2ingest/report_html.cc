@@ -29,7 +29,6 @@ svg .title{font-size:13px;font-weight:600}svg .mlabel{fill:#7b8396;font-size:10p
 )";
 
 std::string Fmt(double v) { return absl::StrFormat("%.6g", v); }
-std::string Ms(uint64_t us) { return absl::StrFormat("%.3f", static_cast<double>(us) / 1000.0); }
 
 std::vector<double> Starts(const LoadTimeline& t) {
   std::vector<double> x;
