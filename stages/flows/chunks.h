@@ -19,11 +19,22 @@ namespace nf2 {
 // Every source pads its chunks with at least this many bytes.
 inline constexpr size_t kLinePadding = 64;
 
-// Whole lines, each ending in '\n' except possibly the last one of an input.
-// `data` holds `size` bytes of lines followed by padding (see kLinePadding).
+// What the bytes of a LineChunk hold, so the parser stage knows which decoder
+// turns them into records. Every format shares the queues, the outcomes and
+// the acknowledgements downstream of the parser.
+enum class ChunkFormat : uint8_t {
+  kJsonLines,          // goflow2 JSON objects, one per line
+  kDelimitedProtobuf,  // goflow2 flowpb.FlowMessage values, each after a varint length
+  kDatagrams,          // NetFlow v5/v9/IPFIX datagrams, each framed with its exporter
+};
+
+// Whole lines, each ending in '\n' except possibly the last one of an input
+// (or, per `format`, whole frames or datagrams). `data` holds `size` bytes of
+// input followed by padding (see kLinePadding).
 struct LineChunk {
   std::string data;
   size_t size = 0;
+  ChunkFormat format = ChunkFormat::kJsonLines;
   // Where the lines came from, for acknowledgements (null: not tracked).
   pipeline::ChunkRef ref;
   std::string_view lines() const { return {data.data(), size}; }
