@@ -287,6 +287,7 @@ absl::StatusOr<LoadedSettings> LoadSettings(const SettingsTable& table,
     loaded.name_[s.flag] = SettingName(s);
   }
   bool only_positional = false;
+  std::map<std::string, bool, std::less<>> from_flag;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (IsPositional(arg, only_positional)) {
@@ -310,7 +311,13 @@ absl::StatusOr<LoadedSettings> LoadSettings(const SettingsTable& table,
     if (row == nullptr) return UnknownFlagError(flag, options);
     absl::StatusOr<std::string> text = FlagText(*row, flag, args, &i);
     if (!text.ok()) return text.status();
-    loaded.text_[row->flag] = *std::move(text);
+    std::string& row_text = loaded.text_[row->flag];
+    if (row->repeatable && from_flag[row->flag]) {
+      absl::StrAppend(&row_text, "\n", *text);
+    } else {
+      row_text = *std::move(text);
+    }
+    from_flag[row->flag] = true;
     loaded.given_[row->flag] = true;
   }
   if (absl::Status st = ParseEveryRow(table, loaded.text_, loaded.given_); !st.ok()) return st;

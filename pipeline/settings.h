@@ -44,6 +44,10 @@ struct Setting {
   std::string help;
   SettingParseFn parse;
   FlagValue flag_value = FlagValue::kRequired;
+  // A flag that may be given more than once (e.g. KEY=VALUE options): the
+  // texts of every occurrence are joined with '\n' instead of the last one
+  // winning. The variable is still replaced by the flags as a whole.
+  bool repeatable = false;
 };
 
 using SettingsTable = std::vector<Setting>;

@@ -237,22 +237,29 @@ std::vector<pipeline::MetricsRegistry::CallbackHandle> IngestPipeline::RegisterI
   return depth_gauges;
 }
 
-// Feeds the lines queue from the generator or the inputs (nothing in
+absl::Status IngestPipeline::RunGenerator() {
+  pipeline::LogLinearHistogram* lag = nullptr;
+  if (options_.metrics) {
+    lag = options_.metrics->GetHistogram(
+        "nf2ingest_generator_lag_seconds",
+        "Load-test mode: how late each chunk of generated lines was against its schedule.", {},
+        1e-6, {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5});
+  }
+  GeneratorSource source(*options_.generator, q_lines_.get(), shutdown_, free_lines_.get(), lag);
+  absl::Status st = source.Run();
+  shutdown_->MarkInputFinished();  // the drain deadline counts from here
+  generator_stats_ = source.stats();
+  return st;
+}
+
+// Feeds the lines queue from the generator, Kafka or the inputs (nothing in
 // replay mode) until the input ends or a stop is requested.
 absl::Status IngestPipeline::RunSource() {
-  if (options_.generator) {
-    pipeline::LogLinearHistogram* lag = nullptr;
-    if (options_.metrics) {
-      lag = options_.metrics->GetHistogram(
-          "nf2ingest_generator_lag_seconds",
-          "Load-test mode: how late each chunk of generated lines was against its schedule.", {},
-          1e-6, {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5});
-    }
-    GeneratorSource source(*options_.generator, q_lines_.get(), shutdown_, free_lines_.get(), lag);
-    absl::Status st = source.Run();
-    shutdown_->MarkInputFinished();  // the drain deadline counts from here
-    generator_stats_ = source.stats();
-    return st;
+  if (options_.generator) return RunGenerator();
+  if (options_.kafka) {
+    kafka_ = std::make_unique<KafkaSource>(*options_.kafka, q_lines_.get(), shutdown_,
+                                           free_lines_.get(), options_.metrics);
+    return kafka_->Run();
   }
   if (options_.replay_only) return absl::OkStatus();
   LineSource source(options_.source, q_lines_.get(), outcomes_, shutdown_, free_lines_.get());
@@ -287,6 +294,10 @@ absl::Status IngestPipeline::Run() {
   assemble.Join();
   sender_thread.join();
   sender_stats_ = sender.stats();
+  if (kafka_) {
+    kafka_->Finish();  // every batch has its outcome: the final commit
+    kafka_summary_ = kafka_->SummaryLine();
+  }
   return st;
 }
 
@@ -295,6 +306,7 @@ PipelineStats IngestPipeline::stats() const {
   s.unknown_proto = unknown_proto_.load();
   s.sender = sender_stats_;
   s.generator = generator_stats_;
+  s.kafka_summary = kafka_summary_;
   return s;
 }
 

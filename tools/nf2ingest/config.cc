@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "pipeline/absl_compat.h"
 #include "pipeline/json_escape.h"
 #include "pipeline/status_macros.h"
@@ -40,6 +41,8 @@ struct Draft {
   absl::Duration duration = absl::Seconds(10);
   int max_in_flight_limit = 64;    // the bound of MAX_IN_FLIGHT=auto
   absl::Duration retry_after_max;  // zero: RETRY_MAX
+  KafkaSourceOptions kafka;        // used with --kafka-brokers
+  std::string kafka_options;       // --kafka-option texts, '\n' between flags
 };
 
 // One thread per pool per CPU this process may use (affinity and cgroup
@@ -189,9 +192,55 @@ absl::Status ParseRate(const Setting& s, std::string_view text, double* rate) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<ChunkFormat> KafkaFormatFromName(const std::string& name) {
+  if (name == "json") return ChunkFormat::kJsonLines;
+  if (name == "protobuf") return ChunkFormat::kDelimitedProtobuf;
+  return absl::InvalidArgumentError("not json or protobuf");
+}
+
+absl::StatusOr<bool> KafkaStartFromName(const std::string& name) {
+  if (name == "earliest") return true;
+  if (name == "latest") return false;
+  return absl::InvalidArgumentError("not earliest or latest");
+}
+
+// The Kafka input's rows (--kafka-brokers switches the input to Kafka).
+std::vector<Setting> KafkaRows(Draft* d) {
+  KafkaSourceOptions& k = d->kafka;
+  Setting option{"kafka-option", "KAFKA_OPTIONS", "KEY=VALUE", "",
+                 "a librdkafka setting (security.protocol, sasl.*, ssl.*, fetch sizes); repeat "
+                 "the flag, or separate them by commas in the variable; secrets (passwords, "
+                 "keys) only through the variable, never on the command line",
+                 StringInto(&d->kafka_options)};
+  option.repeatable = true;
+  return {
+      {"kafka-brokers", "KAFKA_BROKERS", "HOST:PORT,...", "",
+       "read goflow2 messages from Kafka (as a member of --kafka-group) instead of files",
+       StringInto(&k.brokers)},
+      {"kafka-topic", "KAFKA_TOPIC", "NAME", "flow-messages", "Kafka topic goflow2 writes to",
+       StringInto(&k.topic, false)},
+      {"kafka-group", "KAFKA_GROUP", "NAME", "nf2ingest",
+       "consumer group: instances in one group share the topic's partitions",
+       StringInto(&k.group, false)},
+      {"kafka-format", "KAFKA_FORMAT", "FORMAT", "json",
+       "json (goflow2 -format=json) or protobuf (-format=bin, length-delimited FlowMessage)",
+       NamedInto(&k.format, KafkaFormatFromName)},
+      {"kafka-start", "KAFKA_START", "WHERE", "earliest",
+       "where a group without committed offsets starts: earliest or latest",
+       NamedInto(&k.start_earliest, KafkaStartFromName)},
+      option,
+      {"kafka-revoke-timeout", "KAFKA_REVOKE_TIMEOUT", "SECONDS", "10",
+       "on a rebalance: seconds to wait for the revoked partitions' batches before letting go",
+       SecondsInto(&k.revoke_timeout, {absl::Nanoseconds(1), true})},
+      {"kafka-max-uncommitted", "KAFKA_MAX_UNCOMMITTED", "N", "100000",
+       "most messages in the pipeline past the committed offsets: what a crash can deliver twice",
+       IntInto(&k.max_uncommitted, 1, 1 << 30)},
+  };
+}
+
 // The rows, in the order they are parsed and listed in --help. Fields are
 // pointers into `d`.
-SettingsTable Table(Draft* d) {
+SettingsTable CoreRows(Draft* d) {
   Config& c = d->cfg;
   PipelineOptions& p = c.pipeline;
   const SecondsRange positive;
@@ -351,6 +400,12 @@ SettingsTable Table(Draft* d) {
        "with --ramp: a step fails when more than this share of its requests are not answered 2xx",
        DoubleInto(&c.ramp.max_error_ratio, 0, 1)},
   };
+}
+
+SettingsTable Table(Draft* d) {
+  SettingsTable table = CoreRows(d);
+  for (Setting& row : KafkaRows(d)) table.push_back(std::move(row));
+  return table;
 }
 
 // The first line of the key file, or KEY, or TEST_KEY; never echoed.
@@ -530,10 +585,117 @@ absl::Status ValidateFileInputsOnly(const LoadedSettings& l, const Config& cfg,
   return absl::OkStatus();
 }
 
-// Which input: files, the replay store or the generator.
+constexpr char kKafkaOptionSetting[] = "invalid setting --kafka-option / KAFKA_OPTIONS";
+
+// Whether `rest` starts with "KEY=" (a librdkafka property name).
+bool StartsKafkaKey(std::string_view rest) {
+  const size_t eq = rest.find('=');
+  if (eq == 0 || eq == std::string_view::npos) return false;
+  return std::all_of(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(eq), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+// KEY=VALUE entries: one per --kafka-option ('\n' between them) and, within
+// one text, split at each comma that starts another KEY= (a comma inside a
+// value stays). Values never appear in a message: they may be secrets.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> SplitKafkaOptions(
+    std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (absl::string_view piece : absl::StrSplit(Av(text), '\n', absl::SkipEmpty())) {
+    const std::string_view line = Sv(piece);
+    size_t start = 0;
+    while (start < line.size()) {
+      size_t end = start;
+      do {
+        end = line.find(',', end + 1);
+      } while (end != std::string_view::npos && !StartsKafkaKey(line.substr(end + 1)));
+      const std::string_view entry = line.substr(start, end - start);
+      if (!StartsKafkaKey(entry)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(kKafkaOptionSetting, ": an entry is not KEY=VALUE"));
+      }
+      const size_t eq = entry.find('=');
+      out.emplace_back(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+      start = end == std::string_view::npos ? line.size() : end + 1;
+    }
+  }
+  return out;
+}
+
+// A secret on the command line shows in ps: refused, like --key.
+absl::Status RefuseSecretKafkaFlags(const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view value;
+    if (absl::StartsWith(args[i], "--kafka-option=")) {
+      value = std::string_view(args[i]).substr(15);
+    } else if (args[i] == "--kafka-option" && i + 1 < args.size()) {
+      value = args[i + 1];
+    } else {
+      continue;
+    }
+    auto entries = SplitKafkaOptions(value);
+    if (!entries.ok()) continue;  // reported by the setting itself
+    for (const auto& [key, _] : *entries) {
+      if (!IsSecretKafkaOption(key)) continue;
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid setting --kafka-option: ", key,
+          " is a secret and would be visible in ps; give it in KAFKA_OPTIONS instead"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Kafka is an input of its own: no files, generator, replay or file-only
+// settings with it.
+absl::Status RefuseWithKafka(const LoadedSettings& l, const Draft& d,
+                             const std::vector<std::string>& inputs) {
+  const Config& cfg = d.cfg;
+  if (!inputs.empty()) {
+    return l.Invalid("kafka-brokers", "reads no files: do not name input files");
+  }
+  const std::pair<const char*, bool> exclusive[] = {
+      {"generate", d.generate_rate > 0},
+      {"replay", !cfg.replay_dir.empty()},
+      {"follow", cfg.pipeline.source.follow},
+      {"checkpoint-file", !cfg.checkpoint_path.empty()}};
+  for (const auto& [name, set] : exclusive) {
+    if (set) {
+      return l.Invalid("kafka-brokers",
+                       absl::StrCat("cannot be combined with --", name, " (Kafka is the input)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// --kafka-brokers: the Kafka input, its options checked by librdkafka now.
+absl::Status ValidateKafka(const LoadedSettings& l, Draft* d,
+                           const std::vector<std::string>& inputs) {
+  KafkaSourceOptions& k = d->kafka;
+  if (k.brokers.empty()) {
+    for (const char* name : {"kafka-topic", "kafka-group", "kafka-format", "kafka-start",
+                             "kafka-revoke-timeout", "kafka-max-uncommitted"}) {
+      if (l.Given(name)) return l.Invalid(name, "needs --kafka-brokers / KAFKA_BROKERS");
+    }
+    if (l.Given("kafka-option")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(kKafkaOptionSetting, ": needs --kafka-brokers / KAFKA_BROKERS"));
+    }
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(RefuseWithKafka(l, *d, inputs));
+  ASSIGN_OR_RETURN(k.options, SplitKafkaOptions(d->kafka_options));
+  k.chunk_bytes = d->cfg.pipeline.source.chunk_bytes;
+  RETURN_IF_ERROR(CheckKafkaOptions(k));
+  d->cfg.pipeline.kafka = k;
+  return absl::OkStatus();
+}
+
+// Which input: files, the replay store, the generator or Kafka.
 absl::Status ValidateInputs(const LoadedSettings& l, const Draft& d, Config* cfg,
                             std::vector<std::string> inputs) {
   PipelineOptions& p = cfg->pipeline;
+  if (p.kafka) return absl::OkStatus();
   if (inputs.empty()) inputs.emplace_back("-");
   if (!cfg->replay_dir.empty()) {
     if (inputs.size() != 1 || inputs[0] != "-") {
@@ -561,6 +723,7 @@ absl::Status Validate(const LoadedSettings& l, const GetEnvFn& getenv, Draft* d)
   }
   RETURN_IF_ERROR(ValidateBatching(l, &cfg));
   RETURN_IF_ERROR(ValidateSending(l, &cfg));
+  RETURN_IF_ERROR(ValidateKafka(l, d, l.positional));
   return ValidateInputs(l, *d, &cfg, l.positional);
 }
 
@@ -589,6 +752,7 @@ std::string HelpText() {
       Table(&unused),
       "nf2ingest: goflow2 JSON lines -> flows.v1 -> batched POST {API}/v1/ingest\n\n"
       "usage: nf2ingest [flags] [INPUT...]\n"
+      "       nf2ingest [flags] --kafka-brokers HOST:PORT[,...]\n"
       "  INPUT  files or FIFOs to read in turn (with --follow: side by side); '-' or none means "
       "stdin\n\n"
       "Every flag can also be set by its environment variable; flags win.\n"
@@ -607,6 +771,7 @@ absl::StatusOr<Config> LoadConfig(const std::vector<std::string>& args, const Ge
   SettingsLoadOptions options;
   options.allow_positional = true;
   options.check_unknown = RefuseKeyFlag;
+  RETURN_IF_ERROR(RefuseSecretKafkaFlags(args));
   ASSIGN_OR_RETURN(const LoadedSettings loaded, LoadSettings(table, args, getenv, options));
   if (loaded.help) {
     Config help;

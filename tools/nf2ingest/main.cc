@@ -181,6 +181,24 @@ const char* HttpVersionLabel(HttpVersion v) {
   return v == HttpVersion::kHttp11 ? "1.1" : v == HttpVersion::kHttp2 ? "2" : "auto";
 }
 
+// What is read: the generator, Kafka (option keys only: values may be
+// secrets) or the input files.
+std::string InputDescription(const PipelineOptions& p) {
+  if (p.generator) {
+    return absl::StrCat(" generate=", p.generator->rate,
+                        "/s duration=", absl::FormatDuration(p.generator->duration));
+  }
+  if (p.kafka) {
+    const KafkaSourceOptions& k = *p.kafka;
+    std::string keys;
+    for (const auto& [key, _] : k.options) absl::StrAppend(&keys, keys.empty() ? "" : ",", key);
+    return absl::StrCat(" kafka=", k.brokers, " topic=", k.topic, " group=", k.group, " format=",
+                        k.format == ChunkFormat::kJsonLines ? "json" : "protobuf",
+                        keys.empty() ? "" : " kafka_options=", keys);
+  }
+  return absl::StrCat(" inputs=", absl::StrJoin(p.source.inputs, ","));
+}
+
 void LogStart(const Config& cfg) {
   const PipelineOptions& p = cfg.pipeline;
   LogInfo(absl::StrCat(
@@ -194,9 +212,7 @@ void LogStart(const Config& cfg) {
           ? ""
           : absl::StrCat(" proxy=", UrlWithoutUserinfo(p.sender.connection.proxy)),
       " threads=", p.parser_threads, "/", p.mapper_threads, "/", p.assembler_threads,
-      p.generator ? absl::StrCat(" generate=", p.generator->rate,
-                                 "/s duration=", absl::FormatDuration(p.generator->duration))
-                  : absl::StrCat(" inputs=", absl::StrJoin(p.source.inputs, ","))));
+      InputDescription(p)));
 }
 
 struct Stores {
@@ -460,6 +476,7 @@ void PrintSummary(const PipelineRun& run, const OutcomeSnapshot& s, const BatchS
   if (!run.status.ok()) {
     LogError(absl::StrCat("not every input could be read: ", run.status.message()));
   }
+  if (!run.stats.kafka_summary.empty()) LogAlways(run.stats.kafka_summary);
   if (!s.Balanced()) {
     LogError(absl::StrCat("accounting error: ", s.Accounted(), " outcomes for ", s.lines_read,
                           " lines (please report this)"));
