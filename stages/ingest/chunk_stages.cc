@@ -3,8 +3,59 @@
 #include <cstring>
 
 #include "stages/flows/flow_record_json.h"
+#include "stages/goflow2/flow_message.h"
 
 namespace nf2 {
+namespace {
+
+// One unit's verdict into the counts (and the record into `out`).
+void Tally(const ParseResult& r, const FlowRecord& rec, std::string_view unit, RecordChunk* out,
+           ParseCounts* counts, const InvalidLineFn& on_invalid) {
+  switch (r.verdict) {
+    case LineVerdict::kRecord:
+      out->records.push_back(rec);
+      ++counts->records;
+      if (r.unknown_proto) ++counts->unknown_proto;
+      break;
+    case LineVerdict::kFiltered:
+      ++counts->filtered;
+      break;
+    case LineVerdict::kInvalid:
+      ++counts->invalid;
+      if (on_invalid) on_invalid(unit, r.error);
+      break;
+  }
+}
+
+void CountInvalid(std::string_view unit, std::string_view why, ParseCounts* counts,
+                  const InvalidLineFn& on_invalid) {
+  ++counts->lines;
+  ++counts->invalid;
+  if (on_invalid) on_invalid(unit, why);
+}
+
+// The FlowMessages of one Kafka message value.
+void ParseMessageValue(std::string_view value, RecordChunk* out, ParseCounts* counts,
+                       const InvalidLineFn& on_invalid) {
+  DelimitedMessageReader messages(value);
+  FlowRecord rec;
+  std::string_view message;
+  while (true) {
+    switch (messages.Next(&message)) {
+      case DelimitedMessageReader::Step::kEnd:
+        return;
+      case DelimitedMessageReader::Step::kBadFraming:
+        CountInvalid(messages.rest(), messages.error(), counts, on_invalid);
+        return;
+      case DelimitedMessageReader::Step::kMessage:
+        ++counts->lines;
+        Tally(DecodeFlowMessage(message, &rec), rec, message, out, counts, on_invalid);
+        break;
+    }
+  }
+}
+
+}  // namespace
 
 void ParseLineChunk(LineParser& parser, const LineChunk& chunk, RecordChunk* out,
                     ParseCounts* counts, const InvalidLineFn& on_invalid) {
@@ -17,22 +68,22 @@ void ParseLineChunk(LineParser& parser, const LineChunk& chunk, RecordChunk* out
     const size_t end = nl ? static_cast<size_t>(static_cast<const char*>(nl) - base) : chunk.size;
     std::string_view line(base + pos, end - pos);
     ++counts->lines;
-    ParseResult r = ParseGoflow2Line(parser, line, readable_end - pos, &rec);
-    switch (r.verdict) {
-      case LineVerdict::kRecord:
-        out->records.push_back(rec);
-        ++counts->records;
-        if (r.unknown_proto) ++counts->unknown_proto;
-        break;
-      case LineVerdict::kFiltered:
-        ++counts->filtered;
-        break;
-      case LineVerdict::kInvalid:
-        ++counts->invalid;
-        if (on_invalid) on_invalid(line, r.error);
-        break;
-    }
+    Tally(ParseGoflow2Line(parser, line, readable_end - pos, &rec), rec, line, out, counts,
+          on_invalid);
     pos = end + 1;
+  }
+}
+
+void ParseDelimitedProtobufChunk(const LineChunk& chunk, RecordChunk* out, ParseCounts* counts,
+                                 const InvalidLineFn& on_invalid) {
+  FramedValueReader values(chunk.lines());
+  std::string_view value;
+  while (values.Next(&value)) {
+    if (values.truncated()) {  // the source's framing, not the data: never expected
+      CountInvalid(value, "framed value past the end of the chunk", counts, on_invalid);
+      break;
+    }
+    ParseMessageValue(value, out, counts, on_invalid);
   }
 }
 

@@ -28,6 +28,13 @@ using InvalidLineFn = std::function<void(std::string_view line, std::string_view
 void ParseLineChunk(LineParser& parser, const LineChunk& chunk, RecordChunk* out,
                     ParseCounts* counts, const InvalidLineFn& on_invalid);
 
+// The same for a ChunkFormat::kDelimitedProtobuf chunk (framed Kafka message
+// values, stages/goflow2/flow_message.h): `lines` counts FlowMessages, and a
+// value whose framing breaks counts one invalid for the unframed rest, without
+// touching the values after it. Records get the verdicts of their JSON lines.
+void ParseDelimitedProtobufChunk(const LineChunk& chunk, RecordChunk* out, ParseCounts* counts,
+                                 const InvalidLineFn& on_invalid);
+
 // Serializes every record of `in` into `out` (which is cleared first).
 void MapRecordChunk(const RecordChunk& in, FragmentChunk* out);
 
