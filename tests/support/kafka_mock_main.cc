@@ -6,10 +6,13 @@
 //   produce FILE   every message of FILE, round robin over the partitions;
 //                  answers "PRODUCED <total> errors=<n>" once all are acked
 //
-// A message is one line of FILE (goflow2 JSON), or with --protobuf one
-// length-delimited frame, varint prefix included (goflow2 -format=bin writes
-// each Kafka value that way). Messages are lz4-compressed in batches: the
-// mock keeps only 5 MiB per partition. The cluster lives until stdin closes.
+// A message is one line of FILE (goflow2 JSON). With --protobuf each line is
+// sent as goflow2 -format=bin would send that flow: its FlowMessage
+// (docs/contract.md §5) after a varint length, so both formats carry the same
+// flows; a line that is not a JSON object goes as its raw bytes (a poisoned
+// frame). Messages are lz4-compressed in batches: the mock keeps only 5 MiB
+// per partition. The cluster lives until stdin closes.
+#include <arpa/inet.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
@@ -23,6 +26,9 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "rapidjson/document.h"
+#include "stages/flows/proto_table.h"
 
 namespace {
 
@@ -90,30 +96,107 @@ rd_kafka_t* NewProducer(const std::string& bootstraps, uint64_t* errors) {
   return rk;
 }
 
-// The messages of `data`: lines, or varint-length-delimited frames.
-std::vector<std::string_view> SplitMessages(std::string_view data, bool protobuf) {
+// The lines of `data`, blank ones left out.
+std::vector<std::string_view> SplitLines(std::string_view data) {
   std::vector<std::string_view> out;
   size_t pos = 0;
   while (pos < data.size()) {
-    if (!protobuf) {
-      size_t nl = data.find('\n', pos);
-      if (nl == std::string_view::npos) nl = data.size();
-      if (nl > pos) out.push_back(data.substr(pos, nl - pos));
-      pos = nl + 1;
-      continue;
-    }
-    uint64_t len = 0;
-    size_t p = pos;
-    for (int shift = 0; p < data.size() && shift < 64; shift += 7) {
-      const auto b = static_cast<uint8_t>(data[p++]);
-      len |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) break;
-    }
-    const size_t end = std::min<size_t>(data.size(), p + len);
-    out.push_back(data.substr(pos, end - pos));
-    pos = end;
+    size_t nl = data.find('\n', pos);
+    if (nl == std::string_view::npos) nl = data.size();
+    if (nl > pos) out.push_back(data.substr(pos, nl - pos));
+    pos = nl + 1;
   }
   return out;
+}
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// A FlowMessage being written, field by field (proto3: zero values left out).
+class MessageWriter {
+ public:
+  void Uint(uint32_t field, uint64_t v) {
+    if (v == 0) return;
+    PutVarint(&bytes_, uint64_t{field} << 3);
+    PutVarint(&bytes_, v);
+  }
+  void Bytes(uint32_t field, std::string_view b) {
+    if (b.empty()) return;
+    PutVarint(&bytes_, (uint64_t{field} << 3) | 2);
+    PutVarint(&bytes_, b.size());
+    bytes_.append(b);
+  }
+  std::string Delimited() const {
+    std::string out;
+    PutVarint(&out, bytes_.size());
+    return out + bytes_;
+  }
+
+ private:
+  std::string bytes_;
+};
+
+uint64_t UintField(const rapidjson::Value& v, const char* name) {
+  auto it = v.FindMember(name);
+  return it != v.MemberEnd() && it->value.IsUint64() ? it->value.GetUint64() : 0;
+}
+
+std::string StringField(const rapidjson::Value& v, const char* name) {
+  auto it = v.FindMember(name);
+  return it != v.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
+}
+
+// Address text to the raw bytes goflow2 puts in the message.
+std::string AddressBytes(const std::string& text) {
+  std::array<unsigned char, 16> buf{};
+  if (inet_pton(AF_INET, text.c_str(), buf.data()) == 1) {
+    return std::string(reinterpret_cast<char*>(buf.data()), 4);
+  }
+  if (inet_pton(AF_INET6, text.c_str(), buf.data()) == 1) {
+    return std::string(reinterpret_cast<char*>(buf.data()), 16);
+  }
+  return "";
+}
+
+uint64_t FlowType(const std::string& name) {
+  const std::pair<const char*, uint64_t> types[] = {
+      {"SFLOW_5", 1}, {"NETFLOW_V5", 2}, {"NETFLOW_V9", 3}, {"IPFIX", 4}};
+  for (const auto& [n, v] : types) {
+    if (name == n) return v;
+  }
+  return 0;
+}
+
+// One goflow2 JSON line as goflow2 -format=bin writes the same flow.
+std::string FlowMessageOf(std::string_view line) {
+  rapidjson::Document doc;
+  doc.Parse(line.data(), line.size());
+  if (doc.HasParseError() || !doc.IsObject()) return std::string(line);
+  MessageWriter m;
+  m.Uint(1, FlowType(StringField(doc, "type")));
+  m.Uint(3, UintField(doc, "sampling_rate"));
+  m.Uint(4, UintField(doc, "sequence_num"));
+  m.Bytes(6, AddressBytes(StringField(doc, "src_addr")));
+  m.Bytes(7, AddressBytes(StringField(doc, "dst_addr")));
+  m.Uint(9, UintField(doc, "bytes"));
+  m.Uint(10, UintField(doc, "packets"));
+  m.Bytes(11, AddressBytes(StringField(doc, "sampler_address")));
+  m.Uint(18, UintField(doc, "in_if"));
+  m.Uint(19, UintField(doc, "out_if"));
+  m.Uint(20, nf2::ProtoNumberFromName(StringField(doc, "proto")).value_or(0));
+  m.Uint(21, UintField(doc, "src_port"));
+  m.Uint(22, UintField(doc, "dst_port"));
+  const std::string etype = StringField(doc, "etype");
+  m.Uint(30, etype == "IPv4" ? 0x0800 : etype == "IPv6" ? 0x86dd : 0);
+  m.Uint(110, UintField(doc, "time_received_ns"));
+  m.Uint(111, UintField(doc, "time_flow_start_ns"));
+  m.Uint(112, UintField(doc, "time_flow_end_ns"));
+  return m.Delimited();
 }
 
 class Producer {
@@ -125,7 +208,13 @@ class Producer {
   void ProduceFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    for (std::string_view m : SplitMessages(data, options_.protobuf)) Produce(m);
+    for (std::string_view line : SplitLines(data)) {
+      if (options_.protobuf) {
+        Produce(FlowMessageOf(line));
+      } else {
+        Produce(line);
+      }
+    }
     rd_kafka_flush(rk_, 60000);
     std::printf("PRODUCED %llu errors=%llu\n", static_cast<unsigned long long>(produced_),
                 static_cast<unsigned long long>(errors_));

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <utility>
 
+#include "stages/goflow2/flow_message.h"
+
 namespace nf2 {
 
 void AppendJsonValue(LineChunk* chunk, std::string_view value) {
@@ -20,6 +22,11 @@ void AppendJsonValue(LineChunk* chunk, std::string_view value) {
 }
 
 void AppendKafkaValue(LineChunk* chunk, std::string_view value) {
+  if (chunk->format == ChunkFormat::kDelimitedProtobuf) {
+    // Only a value of 4 GiB or more is refused, far beyond what Kafka carries.
+    (void)AppendFramedValue(chunk, value);
+    return;
+  }
   AppendJsonValue(chunk, value);
 }
 
