@@ -283,7 +283,8 @@ TEST(Kafka, SigtermThenRestartDeliversNothingTwice) {
   KafkaMock kafka(4);
   ASSERT_EQ(kafka.Produce(MessageFile(dir, 1, kTotal)), kTotal);
   Sink sink({"--latency-ms", "40"});
-  const std::vector<std::string> slow = {"--batch-size", "50", "--max-in-flight", "2"};
+  const std::vector<std::string> slow = {"--batch-size", "50", "--max-in-flight", "2",
+                                         "--kafka-max-uncommitted", "300"};
   {
     Member first(kafka, sink, slow);
     ASSERT_TRUE(WaitForRecordLines(sink, 1000)) << first.log();
@@ -293,6 +294,7 @@ TEST(Kafka, SigtermThenRestartDeliversNothingTwice) {
         << first.log();
   }
   Member second(kafka, sink, slow);
+  ASSERT_TRUE(second.WaitAssigned()) << second.log();
   ASSERT_TRUE(WaitForIds(sink, kTotal)) << second.log();
   ASSERT_EQ(second.Stop(), 0) << second.log();
   EXPECT_EQ(Count(sink, kTotal).duplicates, 0u);

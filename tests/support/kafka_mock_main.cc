@@ -163,6 +163,16 @@ std::string AddressBytes(const std::string& text) {
   return "";
 }
 
+// proto as goflow2 JSON writes it: a name, or a number (custom mappings).
+uint64_t ProtoNumber(const rapidjson::Value& v) {
+  if (const uint64_t n = UintField(v, "proto"); n != 0) return n;
+  const std::string text = StringField(v, "proto");
+  char* end = nullptr;
+  const uint64_t n = std::strtoull(text.c_str(), &end, 10);
+  if (!text.empty() && *end == '\0') return n;
+  return nf2::ProtoNumberFromName(text).value_or(0);
+}
+
 uint64_t FlowType(const std::string& name) {
   const std::pair<const char*, uint64_t> types[] = {
       {"SFLOW_5", 1}, {"NETFLOW_V5", 2}, {"NETFLOW_V9", 3}, {"IPFIX", 4}};
@@ -188,7 +198,7 @@ std::string FlowMessageOf(std::string_view line) {
   m.Bytes(11, AddressBytes(StringField(doc, "sampler_address")));
   m.Uint(18, UintField(doc, "in_if"));
   m.Uint(19, UintField(doc, "out_if"));
-  m.Uint(20, nf2::ProtoNumberFromName(StringField(doc, "proto")).value_or(0));
+  m.Uint(20, ProtoNumber(doc));
   m.Uint(21, UintField(doc, "src_port"));
   m.Uint(22, UintField(doc, "dst_port"));
   const std::string etype = StringField(doc, "etype");
