@@ -663,3 +663,67 @@ TEST(ConfigTest, RetryAfterIsCappedAtRetryAfterMaxOrRetryMax) {
 
 }  // namespace
 }  // namespace nf2
+
+namespace nf2 {
+namespace {
+
+TEST(ConfigKafkaTest, BrokersSwitchTheInputToKafkaWithDefaults) {
+  auto cfg = Load({}, {"--kafka-brokers", "k1:9092,k2:9092"});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  ASSERT_TRUE(cfg->pipeline.kafka.has_value());
+  const KafkaSourceOptions& k = *cfg->pipeline.kafka;
+  EXPECT_EQ(k.brokers, "k1:9092,k2:9092");
+  EXPECT_EQ(k.topic, "flow-messages");
+  EXPECT_EQ(k.group, "nf2ingest");
+  EXPECT_EQ(k.format, ChunkFormat::kJsonLines);
+  EXPECT_TRUE(k.start_earliest);
+  EXPECT_TRUE(cfg->pipeline.source.inputs.empty());
+  EXPECT_FALSE(Load({}).value().pipeline.kafka.has_value());
+}
+
+TEST(ConfigKafkaTest, OptionsRepeatAsFlagsAndSplitAtCommasThatStartAKey) {
+  auto cfg = Load({{"KAFKA_BROKERS", "k:1"}},
+                  {"--kafka-option", "fetch.wait.max.ms=50", "--kafka-option=client.rack=a,b",
+                   "--kafka-format", "protobuf", "--kafka-start", "latest"});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  const KafkaSourceOptions& k = *cfg->pipeline.kafka;
+  using Opt = std::pair<std::string, std::string>;
+  EXPECT_EQ(k.options, (std::vector<Opt>{{"fetch.wait.max.ms", "50"}, {"client.rack", "a,b"}}));
+  EXPECT_EQ(k.format, ChunkFormat::kDelimitedProtobuf);
+  EXPECT_FALSE(k.start_earliest);
+  cfg = Load({{"KAFKA_BROKERS", "k:1"},
+              {"KAFKA_OPTIONS", "security.protocol=plaintext,fetch.min.bytes=1"}});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->pipeline.kafka->options,
+            (std::vector<Opt>{{"security.protocol", "plaintext"}, {"fetch.min.bytes", "1"}}));
+}
+
+TEST(ConfigKafkaTest, ARefusedOptionNamesTheSettingAndHidesSecrets) {
+  EXPECT_THAT(ErrorOf({{"KAFKA_BROKERS", "k:1"}}, {"--kafka-option", "fetch.wait.max.ms=x"}),
+              HasSubstr("--kafka-option / KAFKA_OPTIONS='fetch.wait.max.ms=x'"));
+  const std::string secret =
+      ErrorOf({{"KAFKA_BROKERS", "k:1"}, {"KAFKA_OPTIONS", "sasl.password=hunter2,bogus=1"}});
+  EXPECT_THAT(secret, HasSubstr("bogus"));
+  EXPECT_THAT(secret, Not(HasSubstr("hunter2")));
+  const std::string on_command_line =
+      ErrorOf({{"KAFKA_BROKERS", "k:1"}}, {"--kafka-option", "sasl.password=hunter2"});
+  EXPECT_THAT(on_command_line, HasSubstr("KAFKA_OPTIONS"));
+  EXPECT_THAT(on_command_line, Not(HasSubstr("hunter2")));
+  EXPECT_THAT(ErrorOf({{"KAFKA_BROKERS", "k:1"}}, {"--kafka-option", "novalue"}),
+              HasSubstr("KEY=VALUE"));
+}
+
+TEST(ConfigKafkaTest, KafkaExcludesOtherInputsAndNeedsBrokers) {
+  const Env kafka = {{"KAFKA_BROKERS", "k:1"}};
+  EXPECT_THAT(ErrorOf(kafka, {"in.jsonl"}), HasSubstr("--kafka-brokers"));
+  EXPECT_THAT(ErrorOf(kafka, {"--generate", "100"}), HasSubstr("--generate"));
+  EXPECT_THAT(ErrorOf(kafka, {"--follow"}), HasSubstr("--follow"));
+  EXPECT_THAT(ErrorOf(kafka, {"--checkpoint-file", "/tmp/x"}), HasSubstr("--checkpoint-file"));
+  EXPECT_THAT(ErrorOf(kafka, {"--replay", "/tmp"}), HasSubstr("--replay"));
+  EXPECT_THAT(ErrorOf(kafka, {"--kafka-format", "avro"}), HasSubstr("--kafka-format"));
+  EXPECT_THAT(ErrorOf({}, {"--kafka-topic", "t"}), HasSubstr("needs --kafka-brokers"));
+  EXPECT_THAT(ErrorOf({}, {"--kafka-option", "a=b"}), HasSubstr("needs --kafka-brokers"));
+}
+
+}  // namespace
+}  // namespace nf2
