@@ -7,6 +7,9 @@ packages=(
   libcurl4-openssl-dev zlib1g-dev libdeflate-dev libisal-dev rapidjson-dev libsimdjson-dev
   libabsl-dev libconcurrentqueue-dev libreaderwriterqueue-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # The Kafka input (librdkafka's consumer; its mock cluster runs the tests)
+  # and kcat to look at a topic by hand.
+  librdkafka-dev kcat
   python3 python3-requests nginx-light openssl
   # tests/integration/report_html_test.cc renders the load-test report headless.
   chromium

@@ -62,7 +62,7 @@ struct PipelineStats {
   // that has no outcome of its own (proto names outside the IANA table).
   uint64_t unknown_proto = 0;
   SenderStats sender;
-  GeneratorStats generator;  // load-test mode only
+  GeneratorStats generator;   // load-test mode only
   std::string kafka_summary;  // Kafka input only: the [KAFKA] line
 };
 

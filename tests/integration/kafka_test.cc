@@ -144,9 +144,9 @@ class Member {
   Member(const KafkaMock& kafka, std::map<std::string, std::string> env,
          std::vector<std::string> extra)
       : dir_(TempDir()) {
-    std::vector<std::string> args = {"--kafka-brokers", kafka.bootstrap(),
-                                     "--kafka-option", "session.timeout.ms=6000",
-                                     "--kafka-option", "heartbeat.interval.ms=500",
+    std::vector<std::string> args = {"--kafka-brokers",  kafka.bootstrap(),
+                                     "--kafka-option",   "session.timeout.ms=6000",
+                                     "--kafka-option",   "heartbeat.interval.ms=500",
                                      "--stats-interval", "0",
                                      "--flush-interval", "0.2"};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -255,9 +255,12 @@ TEST(Kafka, KillNineAndAReplacementLoseNothingAndRepeatAtMostTheBound) {
   ASSERT_EQ(kafka.Produce(MessageFile(dir, 1, kTotal)), kTotal);
   // A slow API keeps the members mid-stream for a few seconds.
   Sink sink({"--latency-ms", "40"});
-  const std::vector<std::string> slow = {"--batch-size",          "50",
-                                         "--max-in-flight",       "2",
-                                         "--kafka-max-uncommitted", std::to_string(kMaxUncommitted)};
+  const std::vector<std::string> slow = {"--batch-size",
+                                         "50",
+                                         "--max-in-flight",
+                                         "2",
+                                         "--kafka-max-uncommitted",
+                                         std::to_string(kMaxUncommitted)};
   auto a = std::make_unique<Member>(kafka, sink, slow);
   Member b(kafka, sink, slow);
   ASSERT_TRUE(a->WaitAssigned());
@@ -272,8 +275,8 @@ TEST(Kafka, KillNineAndAReplacementLoseNothingAndRepeatAtMostTheBound) {
   ASSERT_EQ(c.Stop(), 0) << c.log();
   const Delivery d = Count(sink, kTotal);
   const uint64_t events = 1 + b.Revokes() + c.Revokes();
-  EXPECT_LE(d.duplicates, kMaxUncommitted * events)
-      << "events=" << events << "\n" << b.log() << c.log();
+  EXPECT_LE(d.duplicates, kMaxUncommitted * events) << "events=" << events << "\n"
+                                                    << b.log() << c.log();
   std::cerr << "duplicates=" << d.duplicates << " events=" << events << "\n";
 }
 
@@ -283,8 +286,8 @@ TEST(Kafka, SigtermThenRestartDeliversNothingTwice) {
   KafkaMock kafka(4);
   ASSERT_EQ(kafka.Produce(MessageFile(dir, 1, kTotal)), kTotal);
   Sink sink({"--latency-ms", "40"});
-  const std::vector<std::string> slow = {"--batch-size", "50", "--max-in-flight", "2",
-                                         "--kafka-max-uncommitted", "300"};
+  const std::vector<std::string> slow = {
+      "--batch-size", "50", "--max-in-flight", "2", "--kafka-max-uncommitted", "300"};
   {
     Member first(kafka, sink, slow);
     ASSERT_TRUE(WaitForRecordLines(sink, 1000)) << first.log();
@@ -390,8 +393,8 @@ TEST(Kafka, BadKafkaSettingsExitTwoNamingTheSetting) {
   auto run = [&](const std::vector<std::string>& args, std::map<std::string, std::string> e) {
     return RunNf2ingest(args, e, "", seconds(20));
   };
-  RunResult r = run({"--kafka-brokers", "127.0.0.1:9", "--kafka-option", "fetch.wait.max.ms=x"},
-                    env);
+  RunResult r =
+      run({"--kafka-brokers", "127.0.0.1:9", "--kafka-option", "fetch.wait.max.ms=x"}, env);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.stderr_text.find("fetch.wait.max.ms"), std::string::npos) << r.stderr_text;
   r = run({"--kafka-brokers", "127.0.0.1:9", "--kafka-option", "sasl.password=hunter2"}, env);

@@ -79,9 +79,12 @@ Options ParseArgs(int argc, char** argv) {
 rd_kafka_t* NewProducer(const std::string& bootstraps, uint64_t* errors) {
   std::array<char, 512> err{};
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  const std::pair<const char*, std::string> settings[] = {
-      {"bootstrap.servers", bootstraps}, {"compression.codec", "lz4"}, {"linger.ms", "5"},
-      {"batch.num.messages", "10000"},   {"acks", "all"},              {"log_level", "3"}};
+  const std::pair<const char*, std::string> settings[] = {{"bootstrap.servers", bootstraps},
+                                                          {"compression.codec", "lz4"},
+                                                          {"linger.ms", "5"},
+                                                          {"batch.num.messages", "10000"},
+                                                          {"acks", "all"},
+                                                          {"log_level", "3"}};
   for (const auto& [key, value] : settings) {
     if (rd_kafka_conf_set(conf, key, value.c_str(), err.data(), err.size()) != RD_KAFKA_CONF_OK) {
       Usage(err.data());

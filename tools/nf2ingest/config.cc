@@ -207,7 +207,10 @@ absl::StatusOr<bool> KafkaStartFromName(const std::string& name) {
 // The Kafka input's rows (--kafka-brokers switches the input to Kafka).
 std::vector<Setting> KafkaRows(Draft* d) {
   KafkaSourceOptions& k = d->kafka;
-  Setting option{"kafka-option", "KAFKA_OPTIONS", "KEY=VALUE", "",
+  Setting option{"kafka-option",
+                 "KAFKA_OPTIONS",
+                 "KEY=VALUE",
+                 "",
                  "a librdkafka setting (security.protocol, sasl.*, ssl.*, fetch sizes); repeat "
                  "the flag, or separate them by commas in the variable; secrets (passwords, "
                  "keys) only through the variable, never on the command line",

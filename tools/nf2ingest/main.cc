@@ -192,8 +192,8 @@ std::string InputDescription(const PipelineOptions& p) {
     const KafkaSourceOptions& k = *p.kafka;
     std::string keys;
     for (const auto& [key, _] : k.options) absl::StrAppend(&keys, keys.empty() ? "" : ",", key);
-    return absl::StrCat(" kafka=", k.brokers, " topic=", k.topic, " group=", k.group, " format=",
-                        k.format == ChunkFormat::kJsonLines ? "json" : "protobuf",
+    return absl::StrCat(" kafka=", k.brokers, " topic=", k.topic, " group=", k.group,
+                        " format=", k.format == ChunkFormat::kJsonLines ? "json" : "protobuf",
                         keys.empty() ? "" : " kafka_options=", keys);
   }
   return absl::StrCat(" inputs=", absl::StrJoin(p.source.inputs, ","));

@@ -50,9 +50,8 @@ absl::StatusOr<HandlePtr> MakeConsumer(ConfPtr conf) {
   std::array<char, 512> err{};
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err.data(), err.size());
   if (rk == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid setting ", kSetting, ": librdkafka refuses the consumer: ",
-                     err.data()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid setting ", kSetting, ": librdkafka refuses the consumer: ", err.data()));
   }
   (void)conf.release();  // rd_kafka_new owns it now
   return HandlePtr(rk);

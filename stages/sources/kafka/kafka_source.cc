@@ -150,9 +150,8 @@ void CommitCb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_lis
 // Broker trouble (all brokers down, a timeout) is worth a line, not an exit:
 // librdkafka keeps reconnecting.
 void ErrorCb(rd_kafka_t*, int err, const char* reason, void* opaque) {
-  static_cast<KafkaSource::Parts*>(opaque)->Warn(
-      absl::StrCat("consumer error: ", rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err)),
-                   ": ", reason));
+  static_cast<KafkaSource::Parts*>(opaque)->Warn(absl::StrCat(
+      "consumer error: ", rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err)), ": ", reason));
 }
 
 // librdkafka's own warnings, through our log and its rate limit.
@@ -195,8 +194,8 @@ absl::Status KafkaSource::Parts::Start() {
     return absl::UnavailableError(
         absl::StrCat("kafka: cannot subscribe to ", options.topic, ": ", rd_kafka_err2str(err)));
   }
-  LogInfo(absl::StrCat("[KAFKA] joining group ", options.group, " on topic ", options.topic,
-                       " at ", options.brokers));
+  LogInfo(absl::StrCat("[KAFKA] joining group ", options.group, " on topic ", options.topic, " at ",
+                       options.brokers));
   return absl::OkStatus();
 }
 
@@ -401,19 +400,18 @@ void KafkaSource::Parts::OnCommitted(rd_kafka_resp_err_t err,
 void KafkaSource::Parts::OnAssign(rd_kafka_topic_partition_list_t* parts) {
   ++assigns;
   if (assign_counter) assign_counter->Add();
-  LogInfo(absl::StrCat("[KAFKA] assigned partitions ", PartitionList(parts), " of ",
-                       options.topic));
+  LogInfo(
+      absl::StrCat("[KAFKA] assigned partitions ", PartitionList(parts), " of ", options.topic));
   for (int i = 0; i < parts->cnt; ++i) {
     const int32_t n = parts->elems[i].partition;
     PartitionState& p = partitions[n];
     p = PartitionState();
     p.partition = n;
     if (metrics) {
-      const pipeline::Labels labels = {{"topic", options.topic},
-                                                        {"partition", absl::StrCat(n)}};
-      p.lag = metrics->GetGauge("nf2ingest_kafka_consumer_lag",
-                                "Messages of the partition not yet committed by this group.",
-                                labels);
+      const pipeline::Labels labels = {{"topic", options.topic}, {"partition", absl::StrCat(n)}};
+      p.lag =
+          metrics->GetGauge("nf2ingest_kafka_consumer_lag",
+                            "Messages of the partition not yet committed by this group.", labels);
       p.committed_gauge =
           metrics->GetGauge("nf2ingest_kafka_committed_offset",
                             "The group's committed offset (next message to read).", labels);
@@ -479,8 +477,9 @@ void KafkaSource::Parts::OnRevoke(rd_kafka_topic_partition_list_t* parts) {
   for (int i = 0; i < parts->cnt; ++i) revoked[parts->elems[i].partition] = true;
   CommitBounded([&](int32_t n) { return revoked.count(n) > 0; }, kCommitWait);
   LogInfo(absl::StrCat("[KAFKA] revoked partitions ", PartitionList(parts), " of ", options.topic,
-                       acked ? "" : " (batches still in flight after --kafka-revoke-timeout: "
-                                    "their records may be delivered again)"));
+                       acked ? ""
+                             : " (batches still in flight after --kafka-revoke-timeout: "
+                               "their records may be delivered again)"));
   for (const auto& [n, _] : revoked) partitions.erase(n);
   if (Cooperative(rk.get())) {
     if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk.get(), parts)) {
@@ -498,8 +497,9 @@ void KafkaSource::Parts::UpdateLag() {
   for (auto& [n, p] : partitions) {
     int64_t low = -1;
     int64_t high = -1;
-    if (!p.lag || rd_kafka_get_watermark_offsets(rk.get(), options.topic.c_str(), n, &low,
-                                                 &high) != 0 || high < 0) {
+    if (!p.lag ||
+        rd_kafka_get_watermark_offsets(rk.get(), options.topic.c_str(), n, &low, &high) != 0 ||
+        high < 0) {
       continue;
     }
     const int64_t from = p.committed >= 0 ? p.committed : std::max<int64_t>(low, 0);
