@@ -30,8 +30,14 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kCommitInterval = std::chrono::milliseconds(50);
 constexpr auto kLinger = std::chrono::milliseconds(20);
 constexpr auto kLagInterval = std::chrono::seconds(1);
-// Chunks sealed but not yet in the pipeline before fetching pauses.
+// Chunks sealed but not yet in the pipeline before the source stops
+// fetching and waits for room (up to kRoomWait at a time, then it looks at
+// its commits again). Only a pipeline full for kPauseAfter pauses the
+// partitions: a pause drops what librdkafka prefetched, so pausing on every
+// short wait would fetch everything twice.
 constexpr size_t kMaxReadyChunks = 2;
+constexpr auto kRoomWait = std::chrono::milliseconds(20);
+constexpr auto kPauseAfter = std::chrono::seconds(1);
 // The longest a final or revoke commit waits for the coordinator's answer.
 constexpr auto kCommitWait = std::chrono::seconds(5);
 
@@ -53,7 +59,8 @@ struct PartitionState {
   pipeline::AckTracker::InputId id = 0;
   OpenChunk open;
   Clock::time_point open_since;
-  int64_t pushed_end = -1;   // after the last message pushed into the pipeline
+  int64_t pushed_end = -1;      // after the last message pushed into the pipeline
+  int64_t registered_end = -1;  // after the last message registered (pushed or next)
   int64_t base = -1;         // committed offset, or where this assignment began
   int64_t committed = -1;    // confirmed by the group coordinator
   int64_t commit_sent = -1;  // the last offset asked to be committed
@@ -64,6 +71,7 @@ struct PartitionState {
 struct ReadyChunk {
   int32_t partition = 0;
   OpenChunk chunk;
+  bool registered = false;  // with the tracker (once, even if pushing waits)
 };
 
 std::string PartitionList(const rd_kafka_topic_partition_list_t* parts) {
@@ -94,6 +102,7 @@ struct KafkaSource::Parts {
   std::map<int32_t, PartitionState> partitions;
   std::deque<ReadyChunk> ready;
   bool paused = false;
+  Clock::time_point full_since;  // ready chunks waiting for room since (zero: not full)
   bool finishing = false;  // the pipeline has drained: nothing more will be acknowledged
   uint64_t seen_version = 0;
   Clock::time_point last_commit;
@@ -114,9 +123,11 @@ struct KafkaSource::Parts {
   void SealOpen(PartitionState& p);
   void SealStale(Clock::time_point now);
   uint64_t Uncommitted() const;
-  void PushReady();
-  bool PushFront();
-  void UpdatePause();
+  bool PushReady(std::chrono::microseconds wait);
+  enum class Push { kPushed, kNoRoom, kOverBound };
+  Push PushFront(std::chrono::microseconds wait);
+  void Register(ReadyChunk& r, PartitionState& p);
+  void UpdatePause(Clock::time_point now);
   void CommitIfMoved();
   ListPtr MovedWatermarks(const std::function<bool(int32_t)>& which);
   void CommitBounded(const std::function<bool(int32_t)>& which, Clock::duration wait);
@@ -202,8 +213,13 @@ absl::Status KafkaSource::Parts::Start() {
 // One turn of the loop: hand on what is ready, take what Kafka has, commit
 // what the pipeline acknowledged.
 void KafkaSource::Parts::Step() {
-  PushReady();
-  UpdatePause();
+  const bool full = ready.size() >= kMaxReadyChunks;
+  const bool no_room = !PushReady(full && !paused ? kRoomWait : std::chrono::microseconds(0));
+  UpdatePause(Clock::now());
+  if (no_room && !paused && ready.size() >= kMaxReadyChunks) {
+    CommitIfMoved();  // the pipeline is busy: fetch nothing more yet
+    return;
+  }
   PollOnce();
   const auto now = Clock::now();
   SealStale(now);
@@ -276,48 +292,71 @@ void KafkaSource::Parts::SealStale(Clock::time_point now) {
 uint64_t KafkaSource::Parts::Uncommitted() const {
   uint64_t n = 0;
   for (const auto& [_, p] : partitions) {
-    if (p.pushed_end > p.base) n += static_cast<uint64_t>(p.pushed_end - p.base);
+    const int64_t end = std::max(p.pushed_end, p.registered_end);
+    if (end > p.base) n += static_cast<uint64_t>(end - p.base);
   }
   return n;
 }
 
-void KafkaSource::Parts::PushReady() {
-  // The only producer of the queue: below capacity, Push does not block.
-  while (!ready.empty() && out->Depth() < out->Capacity()) {
-    if (!PushFront()) return;
+// Hands on ready chunks, waiting up to `wait` for room for the first one.
+// False when the pipeline had no room (not when the bound held one back).
+bool KafkaSource::Parts::PushReady(std::chrono::microseconds wait) {
+  while (!ready.empty()) {
+    const Push result = PushFront(wait);
+    if (result == Push::kNoRoom) return false;
+    if (result == Push::kOverBound) return true;
+    wait = std::chrono::microseconds(0);
   }
+  return true;
 }
 
-bool KafkaSource::Parts::PushFront() {
+KafkaSource::Parts::Push KafkaSource::Parts::PushFront(std::chrono::microseconds wait) {
   ReadyChunk& r = ready.front();
   PartitionState* p = Find(r.partition);
   if (p == nullptr) {
     recycler->Give(std::move(r.chunk.chunk));
     ready.pop_front();
-    return true;
+    return Push::kPushed;
   }
-  const uint64_t span = static_cast<uint64_t>(r.chunk.end - r.chunk.begin);
-  const uint64_t uncommitted = Uncommitted();
-  if (uncommitted > 0 && uncommitted + span > options.max_uncommitted) return false;
-  auto ref = tracker.Register(p->id, static_cast<uint64_t>(r.chunk.begin),
-                              static_cast<uint64_t>(r.chunk.end), 1);
-  if (!ref.ok()) {
-    // The partition went back (an offset reset): track it afresh from here.
-    p->id = tracker.AddInput(static_cast<uint64_t>(r.chunk.begin));
-    ref = tracker.Register(p->id, static_cast<uint64_t>(r.chunk.begin),
-                           static_cast<uint64_t>(r.chunk.end), 1);
+  if (!r.registered) {
+    const uint64_t span = static_cast<uint64_t>(r.chunk.end - r.chunk.begin);
+    const uint64_t uncommitted = Uncommitted();
+    if (uncommitted > 0 && uncommitted + span > options.max_uncommitted) return Push::kOverBound;
+    Register(r, *p);
   }
-  r.chunk.chunk->ref = ref.value_or(pipeline::ChunkRef());
+  if (!out->PushWait(r.chunk.chunk, wait)) return Push::kNoRoom;
   p->pushed_end = r.chunk.end;
-  out->Push(std::move(r.chunk.chunk));
   ready.pop_front();
-  return true;
+  return Push::kPushed;
 }
 
-// With chunks waiting for room, fetching pauses (polling goes on, so the
-// group keeps us and rebalances are served); it resumes where it stopped.
-void KafkaSource::Parts::UpdatePause() {
-  const bool want = ready.size() >= kMaxReadyChunks;
+// A registered chunk counts towards the bound at once (it goes out next),
+// even while it waits for room.
+void KafkaSource::Parts::Register(ReadyChunk& r, PartitionState& p) {
+  const auto begin = static_cast<uint64_t>(r.chunk.begin);
+  const auto end = static_cast<uint64_t>(r.chunk.end);
+  auto ref = tracker.Register(p.id, begin, end, 1);
+  if (!ref.ok()) {
+    // The partition went back (an offset reset): track it afresh from here.
+    p.id = tracker.AddInput(begin);
+    ref = tracker.Register(p.id, begin, end, 1);
+  }
+  r.chunk.chunk->ref = ref.value_or(pipeline::ChunkRef());
+  r.registered = true;
+  p.registered_end = r.chunk.end;
+}
+
+// A pipeline full for kPauseAfter (the API down, say) pauses fetching;
+// polling goes on, so the group keeps us and rebalances are served. It
+// resumes where it stopped once there is room.
+void KafkaSource::Parts::UpdatePause(Clock::time_point now) {
+  const bool full = ready.size() >= kMaxReadyChunks;
+  if (!full) {
+    full_since = Clock::time_point();
+  } else if (full_since == Clock::time_point()) {
+    full_since = now;
+  }
+  const bool want = full && now - full_since >= kPauseAfter;
   if (want == paused) return;
   rd_kafka_topic_partition_list_t* assigned = nullptr;
   if (rd_kafka_assignment(rk.get(), &assigned) != 0 || assigned == nullptr) return;
