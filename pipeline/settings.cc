@@ -129,6 +129,17 @@ absl::Status UnknownFlagError(const FlagArg& flag, const SettingsLoadOptions& op
 
 // Parses every setting that has a text (a default, a variable or a flag)
 // into its field, in table order; the first error wins.
+// A flag's text replaces the variable's and an earlier flag's, except that
+// a repeatable flag given again appends (joined with '\n').
+void StoreFlagText(const Setting& row, std::string text, std::string* stored, bool* from_flag) {
+  if (row.repeatable && *from_flag) {
+    absl::StrAppend(stored, "\n", text);
+  } else {
+    *stored = std::move(text);
+  }
+  *from_flag = true;
+}
+
 absl::Status ParseEveryRow(const SettingsTable& table, TextMap& text, GivenMap& given) {
   for (const Setting& s : table) {
     const std::string& row_text = text[s.flag];
@@ -311,13 +322,7 @@ absl::StatusOr<LoadedSettings> LoadSettings(const SettingsTable& table,
     if (row == nullptr) return UnknownFlagError(flag, options);
     absl::StatusOr<std::string> text = FlagText(*row, flag, args, &i);
     if (!text.ok()) return text.status();
-    std::string& row_text = loaded.text_[row->flag];
-    if (row->repeatable && from_flag[row->flag]) {
-      absl::StrAppend(&row_text, "\n", *text);
-    } else {
-      row_text = *std::move(text);
-    }
-    from_flag[row->flag] = true;
+    StoreFlagText(*row, *std::move(text), &loaded.text_[row->flag], &from_flag[row->flag]);
     loaded.given_[row->flag] = true;
   }
   if (absl::Status st = ParseEveryRow(table, loaded.text_, loaded.given_); !st.ok()) return st;

@@ -44,7 +44,7 @@ class KafkaMock {
     control_ = fds[1];
     SpawnOptions o;
     o.argv = {BinPath("kafka-mock"), "--partitions", std::to_string(partitions)};
-    if (protobuf) o.argv.push_back("--protobuf");
+    if (protobuf) o.argv.emplace_back("--protobuf");
     o.stdin_fd = fds[0];
     process_ = std::make_unique<Process>(o);
     close(fds[0]);
@@ -53,6 +53,8 @@ class KafkaMock {
     if (line) bootstrap_ = line->substr(10);
   }
   ~KafkaMock() { close(control_); }
+  KafkaMock(const KafkaMock&) = delete;
+  KafkaMock& operator=(const KafkaMock&) = delete;
 
   const std::string& bootstrap() const { return bootstrap_; }
 
@@ -83,7 +85,7 @@ std::string MessageLine(uint64_t id) {
 std::string MessageFile(const std::string& dir, uint64_t first, uint64_t count) {
   std::string text;
   for (uint64_t id = first; id < first + count; ++id) text += MessageLine(id) + "\n";
-  const std::string path = dir + "/msgs-" + std::to_string(first) + ".jsonl";
+  std::string path = dir + "/msgs-" + std::to_string(first) + ".jsonl";
   WriteFile(path, text);
   return path;
 }
@@ -141,7 +143,7 @@ class Member {
  public:
   Member(const KafkaMock& kafka, const Sink& sink, std::vector<std::string> extra = {})
       : Member(kafka, EnvFor(sink), std::move(extra)) {}
-  Member(const KafkaMock& kafka, std::map<std::string, std::string> env,
+  Member(const KafkaMock& kafka, const std::map<std::string, std::string>& env,
          std::vector<std::string> extra)
       : dir_(TempDir()) {
     std::vector<std::string> args = {"--kafka-brokers",  kafka.bootstrap(),
@@ -225,6 +227,7 @@ TEST(Kafka, ThreeMembersShareThePartitions) {
   ASSERT_EQ(kafka.Produce(MessageFile(dir, 1, 1500)), 1500u);
   Sink sink;
   std::vector<std::unique_ptr<Member>> members;
+  members.reserve(3);
   for (int i = 0; i < 3; ++i) members.push_back(std::make_unique<Member>(kafka, sink));
   for (auto& m : members) ASSERT_TRUE(m->WaitAssigned()) << m->log();
   // Once the last one is in, the group settles with everyone owning some.
@@ -390,7 +393,8 @@ TEST(Kafka, BadKafkaSettingsExitTwoNamingTheSetting) {
   const std::string dir = TempDir();
   Sink sink;
   auto env = EnvFor(sink);
-  auto run = [&](const std::vector<std::string>& args, std::map<std::string, std::string> e) {
+  auto run = [&](const std::vector<std::string>& args,
+                 const std::map<std::string, std::string>& e) {
     return RunNf2ingest(args, e, "", seconds(20));
   };
   RunResult r =

@@ -25,6 +25,7 @@
 #include <iterator>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "rapidjson/document.h"
@@ -214,9 +215,11 @@ std::string FlowMessageOf(std::string_view line) {
 
 class Producer {
  public:
-  Producer(const std::string& bootstraps, const Options& o)
-      : rk_(NewProducer(bootstraps, &errors_)), options_(o) {}
+  Producer(const std::string& bootstraps, Options o)
+      : rk_(NewProducer(bootstraps, &errors_)), options_(std::move(o)) {}
   ~Producer() { rd_kafka_destroy(rk_); }
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
 
   void ProduceFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

@@ -1,5 +1,6 @@
 #include "stages/sources/kafka/kafka_options.h"
 
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -60,10 +61,10 @@ absl::StatusOr<HandlePtr> MakeConsumer(ConfPtr conf) {
 }  // namespace kafka_internal
 
 bool IsSecretKafkaOption(std::string_view key) {
-  for (const char* word : {"password", "secret", "jaas", ".pem", "key", "token"}) {
-    if (absl::StrContains(Av(key), word)) return true;
-  }
-  return false;
+  static constexpr std::array<const char*, 6> kWords = {"password", "secret", "jaas",
+                                                        ".pem",     "key",    "token"};
+  return std::ranges::any_of(kWords,
+                             [key](const char* word) { return absl::StrContains(Av(key), word); });
 }
 
 absl::Status CheckKafkaOptions(const KafkaSourceOptions& options) {

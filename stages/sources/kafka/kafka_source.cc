@@ -61,9 +61,9 @@ struct PartitionState {
   Clock::time_point open_since;
   int64_t pushed_end = -1;      // after the last message pushed into the pipeline
   int64_t registered_end = -1;  // after the last message registered (pushed or next)
-  int64_t base = -1;         // committed offset, or where this assignment began
-  int64_t committed = -1;    // confirmed by the group coordinator
-  int64_t commit_sent = -1;  // the last offset asked to be committed
+  int64_t base = -1;            // committed offset, or where this assignment began
+  int64_t committed = -1;       // confirmed by the group coordinator
+  int64_t commit_sent = -1;     // the last offset asked to be committed
   pipeline::Gauge* lag = nullptr;
   pipeline::Gauge* committed_gauge = nullptr;
 };
@@ -103,7 +103,7 @@ struct KafkaSource::Parts {
   std::deque<ReadyChunk> ready;
   bool paused = false;
   Clock::time_point full_since;  // ready chunks waiting for room since (zero: not full)
-  bool finishing = false;  // the pipeline has drained: nothing more will be acknowledged
+  bool finishing = false;        // the pipeline has drained: nothing more will be acknowledged
   uint64_t seen_version = 0;
   Clock::time_point last_commit;
   Clock::time_point last_lag;
