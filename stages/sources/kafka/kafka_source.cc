@@ -28,6 +28,7 @@ using Clock = std::chrono::steady_clock;
 // re-delivers what was not), and how long an open chunk waits for more
 // messages of its partition.
 constexpr auto kCommitInterval = std::chrono::milliseconds(50);
+constexpr auto kCommitRetry = std::chrono::seconds(1);
 constexpr auto kLinger = std::chrono::milliseconds(20);
 constexpr auto kLagInterval = std::chrono::seconds(1);
 // Chunks sealed but not yet in the pipeline before the source stops
@@ -129,6 +130,7 @@ struct KafkaSource::Parts {
   void Register(ReadyChunk& r, PartitionState& p);
   void UpdatePause(Clock::time_point now);
   void CommitIfMoved();
+  bool ForgetUnanswered();
   ListPtr MovedWatermarks(const std::function<bool(int32_t)>& which);
   void CommitBounded(const std::function<bool(int32_t)>& which, Clock::duration wait);
   void OnCommitted(rd_kafka_resp_err_t err, const rd_kafka_topic_partition_list_t* offsets);
@@ -384,13 +386,30 @@ ListPtr KafkaSource::Parts::MovedWatermarks(const std::function<bool(int32_t)>& 
   return list;
 }
 
+// Commits the watermarks that moved, at most every kCommitInterval. A
+// commit without an answer after kCommitRetry is asked again: librdkafka may
+// drop one around a rebalance, and the bound on uncommitted messages would
+// otherwise hold the partition still for good.
 void KafkaSource::Parts::CommitIfMoved() {
   const auto now = Clock::now();
-  if (tracker.version() == seen_version || now - last_commit < kCommitInterval) return;
+  if (now - last_commit < kCommitInterval) return;
+  const bool moved = tracker.version() != seen_version;
+  if (!moved && !(now - last_commit >= kCommitRetry && ForgetUnanswered())) return;
   seen_version = tracker.version();
   last_commit = now;
   ListPtr list = MovedWatermarks([](int32_t) { return true; });
-  if (list) rd_kafka_commit(rk.get(), list.get(), /*async=*/1);
+  if (list && rd_kafka_commit(rk.get(), list.get(), /*async=*/1) != 0) ForgetUnanswered();
+}
+
+// Commits asked for but not confirmed are forgotten, so the next turn asks
+// again; true when there was one.
+bool KafkaSource::Parts::ForgetUnanswered() {
+  bool any = false;
+  for (auto& [_, p] : partitions) {
+    any = any || p.commit_sent > p.committed;
+    p.commit_sent = p.committed;
+  }
+  return any;
 }
 
 // Commits and waits (at most `wait`) for the coordinator's answer.
@@ -400,7 +419,10 @@ void KafkaSource::Parts::CommitBounded(const std::function<bool(int32_t)>& which
   if (!list) return;
   QueuePtr queue(rd_kafka_queue_new(rk.get()));
   const uint64_t answers = commit_answers;
-  rd_kafka_commit_queue(rk.get(), list.get(), queue.get(), CommitCb, this);
+  if (rd_kafka_commit_queue(rk.get(), list.get(), queue.get(), CommitCb, this) != 0) {
+    ForgetUnanswered();
+    return;
+  }
   const auto deadline = Clock::now() + wait;
   while (commit_answers == answers && Clock::now() < deadline) {
     rd_kafka_queue_poll_callback(queue.get(), 100);
