@@ -4,7 +4,8 @@
 // replacement joining lose nothing and deliver again no more than the bound
 // the README states; SIGTERM then restart delivers nothing twice; a poisoned
 // message is one invalid outcome and its offset is committed; with the API
-// down the lag grows and nothing is committed; protobuf end to end.
+// down the lag grows and nothing is committed; protobuf end to end; brokers
+// that cannot be reached are a warning, a setting librdkafka refuses exit 2.
 //
 // Every produced message is identifiable (its `bytes` counter, or the whole
 // record), so duplicates are counted, not guessed. Rebalances on the mock are
@@ -387,6 +388,19 @@ TEST(Kafka, ProtobufMessagesBecomeTheRecordsOfTheirJsonLines) {
   EXPECT_EQ(s.at("lines"), 3000u);
   EXPECT_EQ(s.at("delivered"), FlowgenCount(corpus.stats, "valid"));
   EXPECT_EQ(Sum(member.Committed()), 3000);
+}
+
+TEST(Kafka, BrokersDownAreAWarningNotAnExit) {
+  Sink sink;
+  const std::string brokers = "127.0.0.1:" + std::to_string(FreeLoopbackPort());
+  const std::string dir = TempDir();
+  Process member(
+      Nf2ingestOptions(dir, {"--kafka-brokers", brokers, "--stats-interval", "0"}, EnvFor(sink)));
+  ASSERT_TRUE(member.WaitForText(dir + "/stderr", "[KAFKA] consumer error", seconds(30)))
+      << ReadFile(dir + "/stderr");
+  EXPECT_FALSE(member.Wait(milliseconds(0))) << "ended while the brokers were down";
+  member.Signal(SIGTERM);
+  EXPECT_EQ(member.Wait(seconds(30)), 0) << ReadFile(dir + "/stderr");
 }
 
 TEST(Kafka, BadKafkaSettingsExitTwoNamingTheSetting) {
