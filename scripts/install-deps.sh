@@ -7,6 +7,8 @@ packages=(
   libcurl4-openssl-dev zlib1g-dev libdeflate-dev libisal-dev rapidjson-dev libsimdjson-dev
   libabsl-dev libconcurrentqueue-dev libreaderwriterqueue-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # bench/bench_flow_message.cc: libprotobuf, the decoder the hand-written one is measured against.
+  libprotobuf-dev protobuf-compiler
   python3 python3-requests nginx-light openssl
   # tests/integration/report_html_test.cc renders the load-test report headless.
   chromium

@@ -45,7 +45,8 @@ struct FlowMessageFields {
 std::string_view DecodeFlowMessageFields(std::string_view message, FlowMessageFields* fields);
 
 // docs/contract.md §1-2 applied to decoded fields: the verdict, and for
-// kRecord the record in `out`. Shared by every FlowMessage decoder.
+// kRecord the record in `out` (which other verdicts may leave half written).
+// Shared by every FlowMessage decoder.
 ParseResult MapFlowMessage(const FlowMessageFields& fields, FlowRecord* out);
 
 // Both steps: one FlowMessage's bytes to a verdict and record.
