@@ -231,6 +231,10 @@ void RunOverChunks(benchmark::State& state, const std::vector<std::unique_ptr<Li
   out.records.reserve(8192);
   size_t i = 0;
   int64_t records = 0;
+  double input_bytes = 0;
+  for (const auto& c : chunks) input_bytes += static_cast<double>(c->size);
+  state.counters["input_bytes_per_record"] =
+      input_bytes / static_cast<double>(TheCorpus().records);
   for (auto _ : state) {
     out.records.clear();
     ParseCounts counts;
