@@ -233,8 +233,7 @@ void RunOverChunks(benchmark::State& state, const std::vector<std::unique_ptr<Li
   int64_t records = 0;
   double input_bytes = 0;
   for (const auto& c : chunks) input_bytes += static_cast<double>(c->size);
-  state.counters["input_bytes_per_record"] =
-      input_bytes / static_cast<double>(TheCorpus().records);
+  state.counters["input_bytes_per_record"] = input_bytes / static_cast<double>(TheCorpus().records);
   for (auto _ : state) {
     out.records.clear();
     ParseCounts counts;

@@ -266,8 +266,9 @@ bool IsIpv4Mapped(const Byte* b) {
 // than the mapped one.
 char* AppendIpv6(char* p, const Byte* b) {
   if (IsIpv4Mapped(b)) {
-    std::memcpy(p, "::ffff:", 7);
-    return AppendIpv4(p + 7, b + 12);
+    static constexpr char kMappedPrefix[] = {':', ':', 'f', 'f', 'f', 'f', ':'};
+    std::memcpy(p, kMappedPrefix, sizeof kMappedPrefix);
+    return AppendIpv4(p + sizeof kMappedPrefix, b + 12);
   }
   unsigned groups[8];
   for (int i = 0; i < 8; ++i) groups[i] = (static_cast<unsigned>(b[2 * i]) << 8) | b[2 * i + 1];
