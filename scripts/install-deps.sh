@@ -10,6 +10,8 @@ packages=(
   # The Kafka input (librdkafka's consumer; its mock cluster runs the tests)
   # and kcat to look at a topic by hand.
   librdkafka-dev kcat
+  # bench/bench_flow_message.cc: libprotobuf, the decoder the hand-written one is measured against.
+  libprotobuf-dev protobuf-compiler
   python3 python3-requests nginx-light openssl
   # tests/integration/report_html_test.cc renders the load-test report headless.
   chromium
