@@ -34,24 +34,40 @@ void CountInvalid(std::string_view unit, std::string_view why, ParseCounts* coun
   if (on_invalid) on_invalid(unit, why);
 }
 
-// The FlowMessages of one Kafka message value.
+// Whether `value` is wholly made of length-prefixed frames; `why` says what
+// is wrong when it is not.
+bool FramesCleanly(std::string_view value, std::string_view* why) {
+  DelimitedMessageReader frames(value);
+  std::string_view message;
+  while (true) {
+    switch (frames.Next(&message)) {
+      case DelimitedMessageReader::Step::kEnd:
+        return true;
+      case DelimitedMessageReader::Step::kBadFraming:
+        *why = frames.error();
+        return false;
+      case DelimitedMessageReader::Step::kMessage:
+        break;
+    }
+  }
+}
+
+// The FlowMessages of one Kafka message value. A value whose framing is
+// broken anywhere counts as one invalid message: garbage must not count as
+// several lines because some of its bytes happen to look like frames.
 void ParseMessageValue(std::string_view value, RecordChunk* out, ParseCounts* counts,
                        const InvalidLineFn& on_invalid) {
+  std::string_view why;
+  if (!FramesCleanly(value, &why)) {
+    CountInvalid(value, why, counts, on_invalid);
+    return;
+  }
   DelimitedMessageReader messages(value);
   FlowRecord rec;
   std::string_view message;
-  while (true) {
-    switch (messages.Next(&message)) {
-      case DelimitedMessageReader::Step::kEnd:
-        return;
-      case DelimitedMessageReader::Step::kBadFraming:
-        CountInvalid(messages.rest(), messages.error(), counts, on_invalid);
-        return;
-      case DelimitedMessageReader::Step::kMessage:
-        ++counts->lines;
-        Tally(DecodeFlowMessage(message, &rec), rec, message, out, counts, on_invalid);
-        break;
-    }
+  while (messages.Next(&message) == DelimitedMessageReader::Step::kMessage) {
+    ++counts->lines;
+    Tally(DecodeFlowMessage(message, &rec), rec, message, out, counts, on_invalid);
   }
 }
 

@@ -650,7 +650,19 @@ TEST(FramedChunkTest, ReasonsNameTheFramingProblem) {
   EXPECT_EQ(r.reasons, (std::vector<std::string>{"empty message value", "bad message length varint",
                                                  "message length past the end",
                                                  "message length past the end"}));
-  EXPECT_EQ(r.counts.filtered, 1u);
+  EXPECT_EQ(r.counts.filtered, 0u);  // a value that does not frame cleanly is one invalid unit
+  EXPECT_EQ(r.counts.lines, 4u);
+}
+
+TEST(FramedChunkTest, GarbageValueCountsOnceHoweverManyFramesItSeemsToHold) {
+  // A value whose first bytes frame a good FlowMessage and whose rest is a
+  // JSON line: one bad message, not a record plus an invalid.
+  const std::string json =
+      R"({"type":"NETFLOW_V5","time_received_ns":1,"bytes":"\x01\x02","packets":3,"proto":"TCP"})";
+  const ChunkResult r = ParseChunk(Framed({WithPort(1), WithPort(7) + json, WithPort(2)}));
+  EXPECT_EQ(r.counts.lines, 3u);
+  EXPECT_EQ(r.counts.invalid, 1u);
+  EXPECT_EQ(r.records, (std::vector<std::string>{RecordWithPort(1), RecordWithPort(2)}));
 }
 
 }  // namespace
