@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -287,6 +288,7 @@ absl::StatusOr<LoadedSettings> LoadSettings(const SettingsTable& table,
     loaded.name_[s.flag] = SettingName(s);
   }
   bool only_positional = false;
+  std::set<std::string, std::less<>> set_by_flag;  // repeatable rows seen on the command line
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (IsPositional(arg, only_positional)) {
@@ -310,7 +312,9 @@ absl::StatusOr<LoadedSettings> LoadSettings(const SettingsTable& table,
     if (row == nullptr) return UnknownFlagError(flag, options);
     absl::StatusOr<std::string> text = FlagText(*row, flag, args, &i);
     if (!text.ok()) return text.status();
-    loaded.text_[row->flag] = *std::move(text);
+    std::string& stored = loaded.text_[row->flag];
+    const bool append = row->repeatable && !set_by_flag.insert(row->flag).second;
+    stored = append ? absl::StrCat(stored, ",", *text) : *std::move(text);
     loaded.given_[row->flag] = true;
   }
   if (absl::Status st = ParseEveryRow(table, loaded.text_, loaded.given_); !st.ok()) return st;

@@ -44,6 +44,10 @@ struct Setting {
   std::string help;
   SettingParseFn parse;
   FlagValue flag_value = FlagValue::kRequired;
+  // A flag that may be given more than once: the texts of every occurrence
+  // are joined with ',' (as the variable lists them) instead of the last
+  // one winning. Flags still replace the variable.
+  bool repeatable = false;
 };
 
 using SettingsTable = std::vector<Setting>;
