@@ -8,11 +8,13 @@ namespace {
 Role DataRole(uint16_t type, uint8_t version) {
   switch (type) {
     case 8:
-    case 27:
-      return Role::kSrcAddr;
+      return Role::kSrcV4;
     case 12:
+      return Role::kDstV4;
+    case 27:
+      return Role::kSrcV6;
     case 28:
-      return Role::kDstAddr;
+      return Role::kDstV6;
     case 7:
       return Role::kSrcPort;
     case 11:

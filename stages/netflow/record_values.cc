@@ -10,7 +10,19 @@ constexpr uint64_t kNsPerSec = 1'000'000'000ull;
 // Seconds from 1900-01-01 (NTP era 0) to 1970-01-01.
 constexpr uint64_t kNtpToUnix = 2'208'988'800ull;
 
-bool IsAddress(Role r) { return r == Role::kSrcAddr || r == Role::kDstAddr; }
+// The address length of an address role, 0 for other roles.
+size_t AddressLength(Role r) {
+  switch (r) {
+    case Role::kSrcV4:
+    case Role::kDstV4:
+      return 4;
+    case Role::kSrcV6:
+    case Role::kDstV6:
+      return 16;
+    default:
+      return 0;
+  }
+}
 
 size_t MaxNumberBytes(Role r) {
   switch (r) {
@@ -79,13 +91,14 @@ void PutAddress(const uint8_t* p, uint8_t len, IpText* out) {
 
 void RecordValues::Set(Role role, const uint8_t* p, size_t len) {
   if (role == Role::kSkip) return;
-  if (IsAddress(role)) {
-    if (len != 4 && len != 16) {
+  if (const size_t want = AddressLength(role); want != 0) {
+    if (len != want) {
       bad_address = true;
       return;
     }
-    (role == Role::kSrcAddr ? src : dst) = p;
-    (role == Role::kSrcAddr ? src_len : dst_len) = static_cast<uint8_t>(len);
+    const bool source = role == Role::kSrcV4 || role == Role::kSrcV6;
+    (source ? src : dst) = p;
+    (source ? src_len : dst_len) = static_cast<uint8_t>(len);
     return;
   }
   if (len == 0 || len > MaxNumberBytes(role)) return;

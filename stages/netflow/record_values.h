@@ -15,8 +15,10 @@ namespace nf2::netflow {
 // What a template field means to the mapping (kSkip: nothing).
 enum class Role : uint8_t {
   kSkip,
-  kSrcAddr,  // 8 or 27; the length tells the family
-  kDstAddr,  // 12 or 28
+  kSrcV4,  // 8
+  kDstV4,  // 12
+  kSrcV6,  // 27
+  kDstV6,  // 28
   kSrcPort,
   kDstPort,
   kProto,
