@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "stages/sinks/http/http_sender.h"
 #include "stages/sources/generator_source.h"
 #include "stages/sources/line_source.h"
+#include "stages/sources/udp/udp_source.h"
 
 namespace nf2 {
 
@@ -50,6 +52,11 @@ struct PipelineOptions {
   // Load-test mode (--generate): lines come from the built-in generator
   // instead of `source.inputs`.
   std::optional<GeneratorSourceOptions> generator;
+  // --listen: datagrams from these sockets instead of `source.inputs`,
+  // decoded by one decoder that every parser thread shares (templates and
+  // sequence numbers are per exporter, not per thread). Neither is owned.
+  UdpSource* udp = nullptr;
+  netflow::Decoder* netflow = nullptr;
 };
 
 struct PipelineStats {
@@ -58,6 +65,7 @@ struct PipelineStats {
   uint64_t unknown_proto = 0;
   SenderStats sender;
   GeneratorStats generator;  // load-test mode only
+  DatagramCounts datagrams;  // --listen only
 };
 
 class IngestPipeline {
@@ -70,9 +78,16 @@ class IngestPipeline {
   absl::Status Run();
 
   PipelineStats stats() const;
+  // Datagrams decoded so far (--listen); safe from any thread.
+  DatagramCounts datagram_counts() const;
 
  private:
   void ParseWorker(int index);
+  void ParseChunk(LineParser& parser, const LineChunk& chunk, RecordChunk* records,
+                  ParseCounts* counts);
+  void AddDatagramCounts(const DatagramCounts& c);
+  void LogBadDatagram(const netflow::Exporter& exporter, netflow::DatagramOutcome outcome);
+  void RegisterNetflowInstruments(std::vector<pipeline::MetricsRegistry::CallbackHandle>* out);
   void MapWorker(int index);
   void AssembleWorker(int index);
   std::unique_ptr<BatchEncoder> MakeEncoder();
@@ -85,6 +100,7 @@ class IngestPipeline {
   pipeline::Shutdown* shutdown_;
   std::atomic<uint64_t> next_batch_id_{1};
   LogThrottle invalid_log_{10, 10.0};
+  LogThrottle bad_datagram_log_{10, 10.0};
 
   std::unique_ptr<pipeline::BoundedQueue<LineChunk>> q_lines_;
   std::unique_ptr<pipeline::BoundedQueue<RecordChunk>> q_records_;
@@ -98,6 +114,8 @@ class IngestPipeline {
   std::atomic<uint64_t> unknown_proto_{0};
   SenderStats sender_stats_;
   GeneratorStats generator_stats_;
+  mutable std::mutex datagrams_mu_;
+  DatagramCounts datagrams_;  // guarded by datagrams_mu_
   // Batch size histograms (null without a registry), recorded per batch.
   pipeline::LogLinearHistogram* batch_records_ = nullptr;
   pipeline::LogLinearHistogram* batch_raw_bytes_ = nullptr;

@@ -145,6 +145,14 @@ SettingsTable Table(Options* o) {
        "v9/IPFIX: data packets each exporter sends before its first templates (data before "
        "template)",
        Uint64Into(&o->udp.templates_after, 0, UINT64_MAX)},
+      {"source-port", "", "PORT", "0",
+       "NetFlow modes: exporter i sends from PORT + i, so a restarted flowgen is the same "
+       "exporter (0: any port)",
+       IntInto(&o->udp.source_port, 0, 65535)},
+      {"skip-every", "", "N", "0",
+       "NetFlow modes: build but do not send every Nth data packet of each exporter (lost "
+       "export packets: sequence gaps); 0 = none",
+       Uint64Into(&o->udp.skip_every, 0, UINT64_MAX)},
       {"sampling-interval", "", "N", "1",
        "v9/IPFIX: the sampling interval the options record carries",
        IntInto(&o->udp.sampling_interval, 1, UINT32_MAX)},
@@ -152,8 +160,8 @@ SettingsTable Table(Options* o) {
 }
 
 constexpr const char* kNetflowOnly[] = {
-    "flows",           "flow-rate",        "exporters", "ipv6-ratio", "template-interval",
-    "templates-after", "sampling-interval"};
+    "flows",           "flow-rate",         "exporters",   "ipv6-ratio", "template-interval",
+    "templates-after", "sampling-interval", "source-port", "skip-every"};
 
 // The NetFlow mode chosen (at most one), filling o->udp.
 bool ChooseNetflowMode(Options* o) {

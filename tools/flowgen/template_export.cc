@@ -56,6 +56,20 @@ uint8_t* TemplateExporter::PutHeader(uint8_t* p, const ExportTime& t, uint16_t r
   return Put32(p, options_.source_id);
 }
 
+uint8_t* TemplateExporter::PutFlowFields(uint8_t* p, bool v6) const {
+  const Field src = {static_cast<uint16_t>(v6 ? 27 : 8), static_cast<uint16_t>(v6 ? 16 : 4)};
+  const Field dst = {static_cast<uint16_t>(v6 ? 28 : 12), src.length};
+  const bool alt = options_.alternate_layout;
+  p = PutField(p, alt ? dst : src);
+  p = PutField(p, alt ? src : dst);
+  for (Field f : kCommonFields) {
+    if (alt && (f.type == 1 || f.type == 2)) f.length = 4;
+    p = PutField(p, f);
+  }
+  for (const Field f : ipfix() ? kIpfixTimes : kV9Times) p = PutField(p, f);
+  return p;
+}
+
 uint8_t* TemplateExporter::PutTemplates(uint8_t* p) const {
   uint8_t* set = p;
   p = Put16(p, ipfix() ? kIpfixTemplateSet : kV9TemplateSet);
@@ -63,10 +77,7 @@ uint8_t* TemplateExporter::PutTemplates(uint8_t* p) const {
   for (const bool v6 : {false, true}) {
     p = Put16(p, v6 ? kIpv6Template : kIpv4Template);
     p = Put16(p, kFieldCount);
-    p = PutField(p, {static_cast<uint16_t>(v6 ? 27 : 8), static_cast<uint16_t>(v6 ? 16 : 4)});
-    p = PutField(p, {static_cast<uint16_t>(v6 ? 28 : 12), static_cast<uint16_t>(v6 ? 16 : 4)});
-    for (const Field f : kCommonFields) p = PutField(p, f);
-    for (const Field f : ipfix() ? kIpfixTimes : kV9Times) p = PutField(p, f);
+    p = PutFlowFields(p, v6);
   }
   return CloseSet(set, p);
 }
@@ -115,13 +126,14 @@ size_t TemplateExporter::BuildTemplatePacket(uint8_t* out, const ExportTime& t) 
 
 uint8_t* TemplateExporter::PutRecord(uint8_t* p, const ExportedFlow& f, const ExportTime& t) const {
   const size_t addr_bytes = f.v6 ? 16 : 4;
-  p = PutBytes(p, f.src.data(), addr_bytes);
-  p = PutBytes(p, f.dst.data(), addr_bytes);
+  const bool alt = options_.alternate_layout;
+  p = PutBytes(p, (alt ? f.dst : f.src).data(), addr_bytes);
+  p = PutBytes(p, (alt ? f.src : f.dst).data(), addr_bytes);
   p = Put16(p, f.src_port);
   p = Put16(p, f.dst_port);
   p = Put8(p, f.proto);
-  p = Put64(p, f.bytes);
-  p = Put64(p, f.packets);
+  p = alt ? Put32(p, static_cast<uint32_t>(f.bytes)) : Put64(p, f.bytes);
+  p = alt ? Put32(p, static_cast<uint32_t>(f.packets)) : Put64(p, f.packets);
   p = Put32(p, f.in_if);
   p = Put32(p, f.out_if);
   if (!ipfix()) return Put32(Put32(p, f.first_ms), f.last_ms);
@@ -155,6 +167,7 @@ size_t TemplateExporter::BuildDataPacket(uint8_t* out, const ExportTime& t, std:
   const int n = options_.flows_per_packet;
   for (int i = 0; i < n; ++i) {
     flows[i] = DrawFlow(rng_, t.uptime_ms, options_.ipv6_ratio);
+    if (options_.alternate_layout) flows[i].bytes &= 0xffffffffULL;
     if (expected) AppendExpected(flows[i], StartSeconds(flows[i], t), expected);
   }
   now_ = t;

@@ -25,6 +25,10 @@ struct TemplateExportOptions {
   double ipv6_ratio = 0.25;
   uint32_t source_id = 0;  // v9 source id / IPFIX observation domain
   uint32_t sampling_interval = 1;
+  // The same template ids with another layout: destination before source,
+  // 4-byte counters. A collector that mixes up exporters' templates then
+  // decodes garbage instead of quietly getting it right.
+  bool alternate_layout = false;
 };
 
 // The exporter's clock at the moment a packet is built.
@@ -55,6 +59,7 @@ class TemplateExporter {
   uint8_t* PutSamplingData(uint8_t* p) const;
   uint8_t* PutDataSet(uint8_t* p, bool v6, const ExportedFlow* flows, int n) const;
   uint8_t* PutRecord(uint8_t* p, const ExportedFlow& f, const ExportTime& t) const;
+  uint8_t* PutFlowFields(uint8_t* p, bool v6) const;
   uint64_t StartSeconds(const ExportedFlow& f, const ExportTime& t) const;
   void Finish(uint8_t* packet, uint8_t* end) const;
   bool ipfix() const { return options_.version == ExportVersion::kIpfix; }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -77,6 +78,7 @@ class Exporter {
       t.ipv6_ratio = o.ipv6_ratio;
       t.source_id = static_cast<uint32_t>(index + 1);
       t.sampling_interval = o.sampling_interval;
+      t.alternate_layout = index % 2 == 1;
       templated_ = std::make_unique<TemplateExporter>(t);
     }
   }
@@ -84,10 +86,13 @@ class Exporter {
     if (fd_ >= 0) close(fd_);
   }
 
-  bool Open(const addrinfo& to) {
+  bool Open(const addrinfo& to, int index) {
     fd_ = socket(to.ai_family, to.ai_socktype | SOCK_CLOEXEC, to.ai_protocol);
-    if (fd_ < 0) std::fprintf(stderr, "flowgen: socket: %s\n", std::strerror(errno));
-    return fd_ >= 0;
+    if (fd_ < 0) {
+      std::fprintf(stderr, "flowgen: socket: %s\n", std::strerror(errno));
+      return false;
+    }
+    return options_.source_port == 0 || BindSourcePort(to, options_.source_port + index);
   }
 
   // The next data packet, preceded by the templates when they are due.
@@ -99,15 +104,37 @@ class Exporter {
       ++templates_;
       last_templates_ns_ = t.unix_ns;
     }
-    const size_t size =
-        v5_ ? BuildV5(t, expected) : templated_->BuildDataPacket(packet_, t, expected);
+    const bool skip = options_.skip_every > 0 && (data_packets_ + 1) % options_.skip_every == 0;
+    std::string* const want = skip ? nullptr : expected;
+    const size_t size = v5_ ? BuildV5(t, want) : templated_->BuildDataPacket(packet_, t, want);
     ++data_packets_;
+    if (skip) {
+      ++skipped_;
+      return true;
+    }
     return SendPacket(fd_, packet_, size, to, options_.target);
   }
 
   uint64_t templates() const { return templates_; }
+  uint64_t skipped() const { return skipped_; }
 
  private:
+  // Sends from `port` on the wildcard address of the collector's family.
+  bool BindSourcePort(const addrinfo& to, int port) {
+    sockaddr_storage local = {};
+    local.ss_family = static_cast<sa_family_t>(to.ai_family);
+    if (to.ai_family == AF_INET6) {
+      reinterpret_cast<sockaddr_in6&>(local).sin6_port = htons(static_cast<uint16_t>(port));
+    } else {
+      reinterpret_cast<sockaddr_in&>(local).sin_port = htons(static_cast<uint16_t>(port));
+    }
+    const int one = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&local), to.ai_addrlen) == 0) return true;
+    std::fprintf(stderr, "flowgen: cannot send from port %d: %s\n", port, std::strerror(errno));
+    return false;
+  }
+
   ExportTime Now() const {
     ExportTime t;
     t.uptime_ms =
@@ -137,6 +164,7 @@ class Exporter {
   std::unique_ptr<TemplateExporter> templated_;
   uint64_t data_packets_ = 0;
   uint64_t templates_ = 0;
+  uint64_t skipped_ = 0;
   uint64_t last_templates_ns_ = 0;
   uint8_t packet_[kPacketBytes];
 };
@@ -190,7 +218,7 @@ int RunUdpExport(const UdpExportOptions& o, const volatile std::sig_atomic_t* st
   std::vector<std::unique_ptr<Exporter>> exporters;
   for (int i = 0; i < o.exporters; ++i) {
     exporters.push_back(std::make_unique<Exporter>(o, i, start_ns));
-    if (!exporters.back()->Open(*to)) return kExitFailure;
+    if (!exporters.back()->Open(*to, i)) return kExitFailure;
   }
   int expected_fd = -1;
   if (!o.expected_path.empty()) {
@@ -218,9 +246,16 @@ int RunUdpExport(const UdpExportOptions& o, const volatile std::sig_atomic_t* st
   ok = ok && FlushExpected(expected_fd, &expected, true);
   if (expected_fd >= 0 && close(expected_fd) != 0) ok = false;
   uint64_t templates = 0;
-  for (const auto& e : exporters) templates += e->templates();
-  std::fprintf(stderr, "flowgen: packets=%" PRIu64 " flows=%" PRIu64 " templates=%" PRIu64 "\n",
-               packets, packets * static_cast<uint64_t>(o.flows), templates);
+  uint64_t skipped = 0;
+  for (const auto& e : exporters) {
+    templates += e->templates();
+    skipped += e->skipped();
+  }
+  const uint64_t sent = packets - skipped;
+  std::fprintf(stderr,
+               "flowgen: packets=%" PRIu64 " flows=%" PRIu64 " templates=%" PRIu64
+               " skipped=%" PRIu64 "\n",
+               sent, sent * static_cast<uint64_t>(o.flows), templates, skipped);
   return ok ? kExitOk : kExitFailure;
 }
 

@@ -1,6 +1,7 @@
 // flowgen's NetFlow modes: v5, v9 or IPFIX export packets from one or more
 // simulated exporters (each its own UDP socket, so its own source port, and
-// its own source id / observation domain) to a collector, paced, with
+// its own source id / observation domain; odd-numbered ones lay their
+// templates out differently under the same ids) to a collector, paced, with
 // templates resent on a timer as routers do.
 #ifndef NF2INGEST_TOOLS_FLOWGEN_UDP_EXPORT_H_
 #define NF2INGEST_TOOLS_FLOWGEN_UDP_EXPORT_H_
@@ -24,6 +25,13 @@ struct UdpExportOptions {
   uint64_t templates_after = 0;    // data packets each exporter sends before its first templates
   uint32_t sampling_interval = 1;
   std::string expected_path;  // flows.v1 record of every flow sent, one per line
+  // Exporter i sends from this port + i (0: any port). A collector keys
+  // templates by exporter address and port, so a restarted flowgen is the
+  // same router again only with fixed ports.
+  int source_port = 0;
+  // Every Nth data packet of each exporter is built (and its sequence number
+  // spent) but not sent: lost export packets (0: none).
+  uint64_t skip_every = 0;
 };
 
 // Splits "HOST:PORT" or "[V6]:PORT"; false unless the port is 1..65535.

@@ -40,6 +40,7 @@
 #include "tools/nf2ingest/load_report.h"
 #include "tools/nf2ingest/load_timeline.h"
 #include "tools/nf2ingest/metrics_server.h"
+#include "tools/nf2ingest/netflow_collector.h"
 
 namespace nf2 {
 namespace {
@@ -181,6 +182,21 @@ const char* HttpVersionLabel(HttpVersion v) {
   return v == HttpVersion::kHttp11 ? "1.1" : v == HttpVersion::kHttp2 ? "2" : "auto";
 }
 
+// Where records come from, for the start line.
+std::string InputLabel(const Config& cfg) {
+  const PipelineOptions& p = cfg.pipeline;
+  if (p.generator) {
+    return absl::StrCat(" generate=", p.generator->rate,
+                        "/s duration=", absl::FormatDuration(p.generator->duration));
+  }
+  if (!cfg.udp.listen.empty()) {
+    std::vector<std::string> urls;
+    for (const ListenAddress& a : cfg.udp.listen) urls.push_back("netflow://" + a.ToString());
+    return absl::StrCat(" listen=", absl::StrJoin(urls, ","));
+  }
+  return absl::StrCat(" inputs=", absl::StrJoin(p.source.inputs, ","));
+}
+
 void LogStart(const Config& cfg) {
   const PipelineOptions& p = cfg.pipeline;
   LogInfo(absl::StrCat(
@@ -194,9 +210,7 @@ void LogStart(const Config& cfg) {
           ? ""
           : absl::StrCat(" proxy=", UrlWithoutUserinfo(p.sender.connection.proxy)),
       " threads=", p.parser_threads, "/", p.mapper_threads, "/", p.assembler_threads,
-      p.generator ? absl::StrCat(" generate=", p.generator->rate,
-                                 "/s duration=", absl::FormatDuration(p.generator->duration))
-                  : absl::StrCat(" inputs=", absl::StrJoin(p.source.inputs, ","))));
+      InputLabel(cfg)));
 }
 
 struct Stores {
@@ -476,6 +490,12 @@ int Run(Config& cfg, StopControl* stop) {
   if (!stores) return ExitCode({.bad_config = true});
   std::unique_ptr<Checkpointer> checkpointer;
   if (!OpenCheckpoint(cfg, &checkpointer)) return ExitCode({.bad_config = true});
+  std::unique_ptr<NetflowCollector> netflow;
+  if (!cfg.udp.listen.empty()) {
+    netflow = NetflowCollector::Open(cfg);
+    if (!netflow) return ExitCode({.bad_config = true});
+    netflow->Attach(&cfg.pipeline);
+  }
   MetricsRegistry& registry = MetricsRegistry::Global();
   cfg.pipeline.metrics = &registry;
   pipeline::Outcomes outcomes;
@@ -495,8 +515,13 @@ int Run(Config& cfg, StopControl* stop) {
   const std::unique_ptr<TimelineRecorder> timeline = StartTimeline(cfg, registry, &ramp);
   ramp = SetUpRamp(cfg, registry, timeline.get());
   if (checkpointer) checkpointer->Start();
+  if (netflow) netflow->Start(&registry);
   const PipelineRun run = RunPipeline(cfg, &outcomes, registry, stop);
   if (checkpointer) checkpointer->Finish();  // the sender is done: the final offsets
+  if (netflow) {
+    netflow->Finish();  // the templates as the last datagram left them
+    LogAlways(netflow->SummaryLine(run.stats.datagrams));
+  }
   const OutcomeSnapshot snapshot = outcomes.Snapshot();
   if (timeline) timeline->Stop();
   if (cfg.pipeline.generator) {

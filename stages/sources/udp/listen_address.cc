@@ -38,7 +38,7 @@ std::string ListenAddress::ToString() const {
 }
 
 absl::StatusOr<ListenAddress> ParseListenUrl(std::string_view url) {
-  if (!absl::StartsWith(url, kScheme)) {
+  if (!absl::StartsWith(Av(url), Av(kScheme))) {
     return absl::InvalidArgumentError(
         "not a netflow://HOST:PORT URL (e.g. netflow://0.0.0.0:2055 or netflow://[::]:2055)");
   }
@@ -52,7 +52,7 @@ absl::StatusOr<ListenAddress> ParseListenUrl(std::string_view url) {
     return absl::InvalidArgumentError("no host (0.0.0.0 or [::] listens on every address)");
   }
   int number = -1;
-  if (!absl::SimpleAtoi(port, &number) || number < 0 || number > 65535 ||
+  if (!absl::SimpleAtoi(Av(port), &number) || number < 0 || number > 65535 ||
       port.find_first_not_of("0123456789") != std::string_view::npos) {
     return absl::InvalidArgumentError("the port must be 0..65535 (0: any free port)");
   }

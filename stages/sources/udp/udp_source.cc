@@ -110,7 +110,8 @@ class UdpSource::Reader {
         shutdown_(shutdown),
         recycler_(recycler),
         // A chunk is full when one more datagram of the largest size may not fit.
-        full_bytes_(std::max(options.chunk_bytes, kSlotBytes * 2) - kSlotBytes) {}
+        full_bytes_(std::max(options.chunk_bytes, kSlotBytes * 2) - kSlotBytes -
+                    netflow::kDatagramFrameHeader) {}
 
   void Run() {
     while (!shutdown_->stop_requested()) {
@@ -179,11 +180,9 @@ class UdpSource::Reader {
   // Chunks are recycled: every field a parser looks at is set here.
   void StartChunk() {
     chunk_ = recycler_ ? recycler_->Take() : std::make_unique<LineChunk>();
-    chunk_->format = ChunkFormat::kDatagrams;
+    netflow::ResetDatagramChunk(chunk_.get());
     chunk_->ref = pipeline::ChunkRef();
-    chunk_->size = 0;
-    chunk_->data.clear();
-    chunk_->data.reserve(full_bytes_ + kSlotBytes + kLinePadding);
+    chunk_->data.reserve(full_bytes_ + kSlotBytes + netflow::kDatagramFrameHeader + kLinePadding);
   }
 
   void ShipIfDue() {
