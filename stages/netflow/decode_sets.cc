@@ -51,6 +51,7 @@ void MessageDecoder::Sets(const uint8_t* p, size_t n) {
     const uint16_t length = wire::U16(p + 2);
     if (length < 4 || length > n) {
       Fail(DatagramOutcome::kBadSet);
+      units_known = false;  // the records of the rest are unknown
       return;
     }
     Set(id, p + 4, length - 4u);
