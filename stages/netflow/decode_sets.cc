@@ -42,7 +42,7 @@ struct MessageDecoder {
   void Pend(uint64_t key, const uint8_t* p, size_t n);
   void ExpirePending();
   void ResolvePending(uint64_t key);
-  void ForgetPending(std::deque<PendingSet>::iterator it);
+  void ForgetPending(const std::deque<PendingSet>::iterator& it);
 };
 
 void MessageDecoder::Sets(const uint8_t* p, size_t n) {
@@ -51,6 +51,7 @@ void MessageDecoder::Sets(const uint8_t* p, size_t n) {
     const uint16_t length = wire::U16(p + 2);
     if (length < 4 || length > n) {
       Fail(DatagramOutcome::kBadSet);
+      units_known = false;  // the records of the rest are unknown
       return;
     }
     Set(id, p + 4, length - 4u);
@@ -282,7 +283,7 @@ void MessageDecoder::Pend(uint64_t key, const uint8_t* p, size_t n) {
   ++counts->pending;
 }
 
-void MessageDecoder::ForgetPending(std::deque<PendingSet>::iterator it) {
+void MessageDecoder::ForgetPending(const std::deque<PendingSet>::iterator& it) {
   impl.totals.pending_sets.fetch_sub(1, std::memory_order_relaxed);
   impl.totals.pending_bytes.fetch_sub(it->bytes.size(), std::memory_order_relaxed);
   s.pending.erase(it);

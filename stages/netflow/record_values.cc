@@ -10,36 +10,6 @@ constexpr uint64_t kNsPerSec = 1'000'000'000ull;
 // Seconds from 1900-01-01 (NTP era 0) to 1970-01-01.
 constexpr uint64_t kNtpToUnix = 2'208'988'800ull;
 
-// The address length of an address role, 0 for other roles.
-size_t AddressLength(Role r) {
-  switch (r) {
-    case Role::kSrcV4:
-    case Role::kDstV4:
-      return 4;
-    case Role::kSrcV6:
-    case Role::kDstV6:
-      return 16;
-    default:
-      return 0;
-  }
-}
-
-size_t MaxNumberBytes(Role r) {
-  switch (r) {
-    case Role::kSrcPort:
-    case Role::kDstPort:
-      return 2;
-    case Role::kProto:
-      return 1;
-    case Role::kInIf:
-    case Role::kOutIf:
-    case Role::kUptimeStart:
-      return 4;
-    default:
-      return 8;
-  }
-}
-
 uint64_t NtpSeconds(uint64_t ntp) {
   const uint64_t secs = ntp >> 32;
   return secs > kNtpToUnix ? secs - kNtpToUnix : 0;
@@ -88,23 +58,6 @@ void PutAddress(const uint8_t* p, uint8_t len, IpText* out) {
 }
 
 }  // namespace
-
-void RecordValues::Set(Role role, const uint8_t* p, size_t len) {
-  if (role == Role::kSkip) return;
-  if (const size_t want = AddressLength(role); want != 0) {
-    if (len != want) {
-      bad_address = true;
-      return;
-    }
-    const bool source = role == Role::kSrcV4 || role == Role::kSrcV6;
-    (source ? src : dst) = p;
-    (source ? src_len : dst_len) = static_cast<uint8_t>(len);
-    return;
-  }
-  if (len == 0 || len > MaxNumberBytes(role)) return;
-  num[static_cast<size_t>(role)] = wire::UN(p, len);
-  present |= 1u << static_cast<unsigned>(role);
-}
 
 uint64_t UptimeRelativeSeconds(const ExportContext& ctx, uint32_t first_ms) {
   const uint32_t elapsed_ms = ctx.sys_uptime_ms - first_ms;  // wraps modulo 2^32

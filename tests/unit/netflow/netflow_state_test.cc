@@ -110,6 +110,7 @@ TEST(DecoderThreads, OneExporterFromSeveralThreads) {
   std::atomic<uint64_t> records{0};
   std::atomic<uint64_t> data_sets{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       std::vector<FlowRecord> out;
