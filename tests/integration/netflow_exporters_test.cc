@@ -34,7 +34,6 @@
 namespace nf2::testing {
 namespace {
 
-using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
 
 // ---- A pcap of a few seconds of traffic, written byte by byte ----
@@ -183,7 +182,7 @@ std::string WritePcap() {
     PutLe32(&out, static_cast<uint32_t>(p.frame.size()));
     out += p.frame;
   }
-  const std::string path = TempDir() + "/traffic.pcap";
+  std::string path = TempDir() + "/traffic.pcap";
   WriteFile(path, out);
   return path;
 }
@@ -246,7 +245,7 @@ long ReceiveQueue(int port) {
   std::snprintf(wanted, sizeof wanted, ":%04X ", port);
   while (std::getline(in, line)) {
     const size_t at = line.find(wanted);
-    if (at == std::string::npos || at > 20) continue;
+    if (at > 20) continue;  // the local address column (npos is larger too)
     // local rem st tx_queue:rx_queue
     std::istringstream fields(line.substr(line.find(':') + 1));
     std::string local, remote, state, queues;

@@ -16,13 +16,13 @@ namespace nf2::testing {
 
 Collector::Collector(const Sink& sink, const std::vector<std::string>& args,
                      const std::string& listen_host, int port,
-                     std::map<std::string, std::string> env)
+                     const std::map<std::string, std::string>& env)
     : host_(listen_host) {
   const std::string dir = TempDir();
   std::map<std::string, std::string> full_env = EnvFor(sink);
   full_env["FLUSH_INTERVAL"] = "0.2";
   full_env["STATS_INTERVAL"] = "0";
-  for (auto& [k, v] : env) full_env[k] = v;
+  for (const auto& [k, v] : env) full_env[k] = v;
   std::vector<std::string> argv = {"--listen",
                                    "netflow://" + listen_host + ":" + std::to_string(port)};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -20,7 +20,7 @@ class Collector {
   // `listen_host` as in a URL ("127.0.0.1", "[::1]"); `port` 0: any free port.
   Collector(const Sink& sink, const std::vector<std::string>& args,
             const std::string& listen_host = "127.0.0.1", int port = 0,
-            std::map<std::string, std::string> env = {});
+            const std::map<std::string, std::string>& env = {});
   ~Collector();
   Collector(const Collector&) = delete;
   Collector& operator=(const Collector&) = delete;

@@ -85,6 +85,8 @@ class Exporter {
   ~Exporter() {
     if (fd_ >= 0) close(fd_);
   }
+  Exporter(const Exporter&) = delete;
+  Exporter& operator=(const Exporter&) = delete;
 
   bool Open(const addrinfo& to, int index) {
     fd_ = socket(to.ai_family, to.ai_socktype | SOCK_CLOEXEC, to.ai_protocol);

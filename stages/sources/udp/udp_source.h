@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -66,7 +67,7 @@ class UdpSource {
 
  private:
   class Reader;
-  explicit UdpSource(const UdpSourceOptions& options) : options_(options) {}
+  explicit UdpSource(UdpSourceOptions options) : options_(std::move(options)) {}
 
   UdpSourceOptions options_;
   std::vector<int> fds_;

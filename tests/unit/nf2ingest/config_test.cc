@@ -688,9 +688,9 @@ TEST(ConfigTest, ListenTakesRepeatedFlagsOrAListAndBothAddressFamilies) {
 }
 
 TEST(ConfigTest, BadListenUrlsFailNamingListen) {
-  for (const char* url : {"udp://1.2.3.4:2055", "netflow://1.2.3.4", "netflow://:2055",
-                          "netflow://1.2.3.4:65536", "netflow://1.2.3.4:-1",
-                          "netflow://::1:2055", "netflow://[::1]2055"}) {
+  for (const char* url :
+       {"udp://1.2.3.4:2055", "netflow://1.2.3.4", "netflow://:2055", "netflow://1.2.3.4:65536",
+        "netflow://1.2.3.4:-1", "netflow://::1:2055", "netflow://[::1]2055"}) {
     EXPECT_THAT(ErrorOf({}, {"--listen", url}), HasSubstr("--listen / LISTEN")) << url;
   }
 }

@@ -55,6 +55,8 @@ struct Running {
   ~Running() {
     if (thread.joinable()) Stop();
   }
+  Running(const Running&) = delete;
+  Running& operator=(const Running&) = delete;
   void Stop() {
     shutdown.RequestStop();
     thread.join();
