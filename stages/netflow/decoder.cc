@@ -38,6 +38,25 @@ void TrackSequence(DomainState* d, uint32_t sequence, uint32_t units, bool units
   d->sequence_known = units_known;
 }
 
+void ForgetPending(Session* s, DecoderTotals* totals, const std::deque<PendingSet>::iterator& it) {
+  totals->pending_sets.fetch_sub(1, std::memory_order_relaxed);
+  totals->pending_bytes.fetch_sub(it->bytes.size(), std::memory_order_relaxed);
+  s->pending.erase(it);
+}
+
+uint64_t ExpireOldPending(Session* s, DecoderTotals* totals, uint64_t now_unix_ns,
+                          uint64_t max_age_ns) {
+  uint64_t expired = 0;
+  // Sets are kept in arrival order, so the oldest are in front.
+  while (!s->pending.empty() && now_unix_ns > s->pending.front().received_unix_ns &&
+         now_unix_ns - s->pending.front().received_unix_ns > max_age_ns) {
+    ForgetPending(s, totals, s->pending.begin());
+    ++expired;
+  }
+  totals->pending_expired.fetch_add(expired, std::memory_order_relaxed);
+  return expired;
+}
+
 Session* SessionMap::FindOrCreate(const Exporter& exporter, size_t max_exporters,
                                   std::atomic<uint64_t>* count) {
   Shard& shard = shards_[ExporterHash()(exporter) % kShards];
@@ -156,6 +175,15 @@ DatagramOutcome Decoder::Decode(const Exporter& exporter, uint64_t received_unix
     default:
       return DatagramOutcome::kUnknownVersion;
   }
+}
+
+uint64_t Decoder::ExpirePending(uint64_t now_unix_ns) {
+  uint64_t expired = 0;
+  impl_->sessions.ForEachMutable([&](internal::Session& s) {
+    expired += internal::ExpireOldPending(&s, &impl_->totals, now_unix_ns,
+                                          impl_->options.max_pending_age_ns);
+  });
+  return expired;
 }
 
 DecoderSnapshot Decoder::Snapshot() const {

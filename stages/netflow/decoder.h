@@ -70,7 +70,7 @@ struct DomainStats {
   // flows, v9 export packets, IPFIX data records.
   uint64_t sequence_gaps = 0;
   uint64_t sequence_lost = 0;
-  // From options data (v9 34/35, 48-50; IPFIX 305) or the v5 header; 0 = unknown.
+  // From options data (34/35, 49/50; IPFIX also 304/305) or the v5 header; 0 = unknown.
   uint64_t sampling_interval = 0;
   uint64_t sampling_algorithm = 0;
 };
@@ -106,6 +106,12 @@ class Decoder {
   DatagramOutcome Decode(const Exporter& exporter, uint64_t received_unix_ns,
                          std::string_view datagram, std::vector<FlowRecord>* out,
                          DecodeCounts* counts);
+
+  // Drops data sets that have waited longer than max_pending_age_ns for
+  // their template. Decode does this for the exporter it decodes; a caller
+  // runs this now and then (e.g. once a second) so that data from an
+  // exporter that went silent is counted as expired too. Returns how many.
+  uint64_t ExpirePending(uint64_t now_unix_ns);
 
   DecoderSnapshot Snapshot() const;
 

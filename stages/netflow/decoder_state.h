@@ -80,18 +80,36 @@ struct DecoderTotals {
   std::atomic<uint64_t> exporters{0};
 };
 
+// Drops one waiting data set and its share of the totals.
+void ForgetPending(Session* s, DecoderTotals* totals, const std::deque<PendingSet>::iterator& it);
+// Drops the waiting data sets received more than `max_age_ns` before
+// `now_unix_ns`; returns how many.
+uint64_t ExpireOldPending(Session* s, DecoderTotals* totals, uint64_t now_unix_ns,
+                          uint64_t max_age_ns);
+
 class SessionMap {
  public:
   // The exporter's session, created on first use; null when max_exporters
   // sessions exist already.
   Session* FindOrCreate(const Exporter& exporter, size_t max_exporters,
                         std::atomic<uint64_t>* count);
-  // Calls fn(Session&) for every session (each under its own lock).
+  // Calls fn(Session&) for every session (each under its own lock; the
+  // map's shape is only read, so the shard locks are shared).
   template <typename Fn>
   void ForEach(Fn fn) const {
     for (const Shard& shard : shards_) {
       std::shared_lock lock(shard.mu);
       for (const auto& [exporter, session] : shard.sessions) {
+        std::lock_guard session_lock(session->mu);
+        fn(static_cast<const Session&>(*session));
+      }
+    }
+  }
+  template <typename Fn>
+  void ForEachMutable(Fn fn) {
+    for (Shard& shard : shards_) {
+      std::shared_lock lock(shard.mu);
+      for (auto& [exporter, session] : shard.sessions) {
         std::lock_guard session_lock(session->mu);
         fn(*session);
       }

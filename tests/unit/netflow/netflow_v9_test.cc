@@ -148,6 +148,17 @@ TEST(NetflowV9, DataWaitingTooLongExpires) {
   EXPECT_EQ(snap.pending_sets, 0u);
 }
 
+TEST(NetflowV9, ExpirePendingSweepsSilentExporters) {
+  Decoder decoder;
+  DecodeOne(decoder, V9(1).Data(256, V4Record(1, 95000)).Build());
+  EXPECT_EQ(decoder.ExpirePending(testing::kNowNs + 59'000'000'000), 0u);
+  EXPECT_EQ(decoder.ExpirePending(testing::kNowNs + 61'000'000'000), 1u);
+  const DecoderSnapshot snap = decoder.Snapshot();
+  EXPECT_EQ(snap.pending_sets, 0u);
+  EXPECT_EQ(snap.pending_expired, 1u);
+  EXPECT_EQ(snap.exporters.at(0).pending_sets, 0u);
+}
+
 TEST(NetflowV9, WaitingDataIsBoundedPerExporter) {
   DecoderOptions options;
   options.max_pending_sets = 2;
