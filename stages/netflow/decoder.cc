@@ -21,6 +21,19 @@ DomainState* Session::Domain(uint8_t version, uint32_t domain) {
   return &d;
 }
 
+namespace {
+
+// A late datagram: if it lies in the latest gap, that part was not lost.
+void FillGap(DomainState* d, uint32_t sequence, uint32_t units) {
+  if (d->gap_missing == 0 || sequence - d->gap_begin >= d->gap_size) return;
+  const uint32_t filled = std::min(units, d->gap_missing);
+  d->gap_missing -= filled;
+  d->stats.sequence_lost -= std::min<uint64_t>(filled, d->stats.sequence_lost);
+  if (d->gap_missing == 0 && d->stats.sequence_gaps > 0) --d->stats.sequence_gaps;
+}
+
+}  // namespace
+
 void TrackSequence(DomainState* d, uint32_t sequence, uint32_t units, bool units_known) {
   // A step back by less than this is a datagram overtaken by a later one.
   constexpr uint32_t kLateWindow = 65536;
@@ -30,7 +43,10 @@ void TrackSequence(DomainState* d, uint32_t sequence, uint32_t units, bool units
     if (ahead != 0 && ahead < 0x80000000u) {
       ++d->stats.sequence_gaps;
       d->stats.sequence_lost += ahead;
+      d->gap_begin = d->next_sequence;
+      d->gap_size = d->gap_missing = ahead;
     } else if (ahead != 0 && behind < kLateWindow) {
+      FillGap(d, sequence, units);
       return;
     }
   }

@@ -34,6 +34,11 @@ struct DomainState {
   DomainStats stats;
   bool sequence_known = false;
   uint32_t next_sequence = 0;
+  // The latest gap, while late datagrams may still fill it: two parser
+  // threads can decode one exporter's consecutive chunks out of order.
+  uint32_t gap_begin = 0;
+  uint32_t gap_size = 0;
+  uint32_t gap_missing = 0;     // units of the gap not seen yet; 0 = no open gap
   uint64_t system_init_ms = 0;  // IPFIX 160; 0 = unknown
 };
 
@@ -65,8 +70,10 @@ struct Session {
 inline constexpr size_t kMaxDomains = 1024;
 
 // Records where the sequence of (exporter, domain) continues: a forward jump
-// is a gap of the units it skipped; a small step back is a late datagram
-// (ignored); a big one is a restarted exporter (tracking starts again).
+// is a gap of the units it skipped; a small step back is a late datagram,
+// which fills the latest gap if it falls in it (a gap filled entirely was a
+// reordering, and is uncounted); a big step back is a restarted exporter
+// (tracking starts again).
 // `units_known` false: this datagram's unit count is unknown (data without a
 // template), so the next one cannot be checked.
 void TrackSequence(DomainState* d, uint32_t sequence, uint32_t units, bool units_known);

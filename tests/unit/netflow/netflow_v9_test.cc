@@ -217,6 +217,25 @@ TEST(NetflowV9, SequenceCountsLostExportPackets) {
   EXPECT_EQ(dom->sequence_lost, 1u);
 }
 
+TEST(NetflowV9, LateDatagramsFillTheirGap) {
+  // Two parser threads may decode consecutive chunks of one exporter out of
+  // order: packets 3 and 4 decoded after 5 and 6 are no loss.
+  Decoder decoder;
+  for (uint32_t seq : {1u, 2u, 5u, 6u, 3u, 4u, 7u}) {
+    DecodeOne(decoder, V9(seq, 3).Template(256, {{8, 4}, {12, 4}}).Build());
+  }
+  DecoderSnapshot snap = decoder.Snapshot();
+  EXPECT_EQ(testing::FindDomain(snap, 9, 3)->sequence_gaps, 0u);
+  EXPECT_EQ(testing::FindDomain(snap, 9, 3)->sequence_lost, 0u);
+  // Half filled: 9 and 10 never come.
+  for (uint32_t seq : {11u, 8u, 12u}) {
+    DecodeOne(decoder, V9(seq, 3).Template(256, {{8, 4}, {12, 4}}).Build());
+  }
+  snap = decoder.Snapshot();
+  EXPECT_EQ(testing::FindDomain(snap, 9, 3)->sequence_gaps, 1u);
+  EXPECT_EQ(testing::FindDomain(snap, 9, 3)->sequence_lost, 2u);
+}
+
 TEST(NetflowV9, CounterFallbacksAndWidths) {
   Decoder decoder;
   // bytes from OUT_BYTES (23) and packets from 86 when 1 and 2 are absent;
