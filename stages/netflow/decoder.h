@@ -67,7 +67,9 @@ struct DomainStats {
   uint8_t version = 0;
   uint32_t domain = 0;  // v5: engine_type << 8 | engine_id
   // Sequence discontinuities (forward jumps) and the units they skipped: v5
-  // flows, v9 export packets, IPFIX data records.
+  // flows, v9 export packets, IPFIX data records. Late datagrams that fall in
+  // the latest gap reduce it (and a gap filled entirely is uncounted): two
+  // parser threads may decode one exporter's chunks out of order.
   uint64_t sequence_gaps = 0;
   uint64_t sequence_lost = 0;
   // From options data (34/35, 49/50; IPFIX also 304/305) or the v5 header; 0 = unknown.
