@@ -42,7 +42,6 @@ struct MessageDecoder {
   void Pend(uint64_t key, const uint8_t* p, size_t n);
   void ExpirePending();
   void ResolvePending(uint64_t key);
-  void ForgetPending(const std::deque<PendingSet>::iterator& it);
 };
 
 void MessageDecoder::Sets(const uint8_t* p, size_t n) {
@@ -272,7 +271,7 @@ void MessageDecoder::Pend(uint64_t key, const uint8_t* p, size_t n) {
     return;
   }
   if (s.pending.size() >= impl.options.max_pending_sets) {
-    ForgetPending(s.pending.begin());
+    ForgetPending(&s, &impl.totals, s.pending.begin());
     totals.pending_dropped.fetch_add(1, std::memory_order_relaxed);
     ++counts->expired;
   }
@@ -283,20 +282,9 @@ void MessageDecoder::Pend(uint64_t key, const uint8_t* p, size_t n) {
   ++counts->pending;
 }
 
-void MessageDecoder::ForgetPending(const std::deque<PendingSet>::iterator& it) {
-  impl.totals.pending_sets.fetch_sub(1, std::memory_order_relaxed);
-  impl.totals.pending_bytes.fetch_sub(it->bytes.size(), std::memory_order_relaxed);
-  s.pending.erase(it);
-}
-
 void MessageDecoder::ExpirePending() {
-  const uint64_t max_age = impl.options.max_pending_age_ns;
-  while (!s.pending.empty() && received_unix_ns > s.pending.front().received_unix_ns &&
-         received_unix_ns - s.pending.front().received_unix_ns > max_age) {
-    ForgetPending(s.pending.begin());
-    impl.totals.pending_expired.fetch_add(1, std::memory_order_relaxed);
-    ++counts->expired;
-  }
+  counts->expired +=
+      ExpireOldPending(&s, &impl.totals, received_unix_ns, impl.options.max_pending_age_ns);
 }
 
 void MessageDecoder::ResolvePending(uint64_t key) {
@@ -309,7 +297,7 @@ void MessageDecoder::ResolvePending(uint64_t key) {
     const auto* p = reinterpret_cast<const uint8_t*>(it->bytes.data());
     Records(t, it->context, p, it->bytes.size(), false);
     const auto index = it - s.pending.begin();
-    ForgetPending(it);
+    ForgetPending(&s, &impl.totals, it);
     it = s.pending.begin() + index;
   }
 }

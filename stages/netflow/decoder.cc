@@ -21,6 +21,19 @@ DomainState* Session::Domain(uint8_t version, uint32_t domain) {
   return &d;
 }
 
+namespace {
+
+// A late datagram: if it lies in the latest gap, that part was not lost.
+void FillGap(DomainState* d, uint32_t sequence, uint32_t units) {
+  if (d->gap_missing == 0 || sequence - d->gap_begin >= d->gap_size) return;
+  const uint32_t filled = std::min(units, d->gap_missing);
+  d->gap_missing -= filled;
+  d->stats.sequence_lost -= std::min<uint64_t>(filled, d->stats.sequence_lost);
+  if (d->gap_missing == 0 && d->stats.sequence_gaps > 0) --d->stats.sequence_gaps;
+}
+
+}  // namespace
+
 void TrackSequence(DomainState* d, uint32_t sequence, uint32_t units, bool units_known) {
   // A step back by less than this is a datagram overtaken by a later one.
   constexpr uint32_t kLateWindow = 65536;
@@ -30,12 +43,34 @@ void TrackSequence(DomainState* d, uint32_t sequence, uint32_t units, bool units
     if (ahead != 0 && ahead < 0x80000000u) {
       ++d->stats.sequence_gaps;
       d->stats.sequence_lost += ahead;
+      d->gap_begin = d->next_sequence;
+      d->gap_size = d->gap_missing = ahead;
     } else if (ahead != 0 && behind < kLateWindow) {
+      FillGap(d, sequence, units);
       return;
     }
   }
   d->next_sequence = sequence + units;
   d->sequence_known = units_known;
+}
+
+void ForgetPending(Session* s, DecoderTotals* totals, const std::deque<PendingSet>::iterator& it) {
+  totals->pending_sets.fetch_sub(1, std::memory_order_relaxed);
+  totals->pending_bytes.fetch_sub(it->bytes.size(), std::memory_order_relaxed);
+  s->pending.erase(it);
+}
+
+uint64_t ExpireOldPending(Session* s, DecoderTotals* totals, uint64_t now_unix_ns,
+                          uint64_t max_age_ns) {
+  uint64_t expired = 0;
+  // Sets are kept in arrival order, so the oldest are in front.
+  while (!s->pending.empty() && now_unix_ns > s->pending.front().received_unix_ns &&
+         now_unix_ns - s->pending.front().received_unix_ns > max_age_ns) {
+    ForgetPending(s, totals, s->pending.begin());
+    ++expired;
+  }
+  totals->pending_expired.fetch_add(expired, std::memory_order_relaxed);
+  return expired;
 }
 
 Session* SessionMap::FindOrCreate(const Exporter& exporter, size_t max_exporters,
@@ -156,6 +191,15 @@ DatagramOutcome Decoder::Decode(const Exporter& exporter, uint64_t received_unix
     default:
       return DatagramOutcome::kUnknownVersion;
   }
+}
+
+uint64_t Decoder::ExpirePending(uint64_t now_unix_ns) {
+  uint64_t expired = 0;
+  impl_->sessions.ForEachMutable([&](internal::Session& s) {
+    expired += internal::ExpireOldPending(&s, &impl_->totals, now_unix_ns,
+                                          impl_->options.max_pending_age_ns);
+  });
+  return expired;
 }
 
 DecoderSnapshot Decoder::Snapshot() const {

@@ -67,10 +67,12 @@ struct DomainStats {
   uint8_t version = 0;
   uint32_t domain = 0;  // v5: engine_type << 8 | engine_id
   // Sequence discontinuities (forward jumps) and the units they skipped: v5
-  // flows, v9 export packets, IPFIX data records.
+  // flows, v9 export packets, IPFIX data records. Late datagrams that fall in
+  // the latest gap reduce it (and a gap filled entirely is uncounted): two
+  // parser threads may decode one exporter's chunks out of order.
   uint64_t sequence_gaps = 0;
   uint64_t sequence_lost = 0;
-  // From options data (v9 34/35, 48-50; IPFIX 305) or the v5 header; 0 = unknown.
+  // From options data (34/35, 49/50; IPFIX also 304/305) or the v5 header; 0 = unknown.
   uint64_t sampling_interval = 0;
   uint64_t sampling_algorithm = 0;
 };
@@ -106,6 +108,12 @@ class Decoder {
   DatagramOutcome Decode(const Exporter& exporter, uint64_t received_unix_ns,
                          std::string_view datagram, std::vector<FlowRecord>* out,
                          DecodeCounts* counts);
+
+  // Drops data sets that have waited longer than max_pending_age_ns for
+  // their template. Decode does this for the exporter it decodes; a caller
+  // runs this now and then (e.g. once a second) so that data from an
+  // exporter that went silent is counted as expired too. Returns how many.
+  uint64_t ExpirePending(uint64_t now_unix_ns);
 
   DecoderSnapshot Snapshot() const;
 

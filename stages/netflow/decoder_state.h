@@ -34,6 +34,11 @@ struct DomainState {
   DomainStats stats;
   bool sequence_known = false;
   uint32_t next_sequence = 0;
+  // The latest gap, while late datagrams may still fill it: two parser
+  // threads can decode one exporter's consecutive chunks out of order.
+  uint32_t gap_begin = 0;
+  uint32_t gap_size = 0;
+  uint32_t gap_missing = 0;     // units of the gap not seen yet; 0 = no open gap
   uint64_t system_init_ms = 0;  // IPFIX 160; 0 = unknown
 };
 
@@ -65,8 +70,10 @@ struct Session {
 inline constexpr size_t kMaxDomains = 1024;
 
 // Records where the sequence of (exporter, domain) continues: a forward jump
-// is a gap of the units it skipped; a small step back is a late datagram
-// (ignored); a big one is a restarted exporter (tracking starts again).
+// is a gap of the units it skipped; a small step back is a late datagram,
+// which fills the latest gap if it falls in it (a gap filled entirely was a
+// reordering, and is uncounted); a big step back is a restarted exporter
+// (tracking starts again).
 // `units_known` false: this datagram's unit count is unknown (data without a
 // template), so the next one cannot be checked.
 void TrackSequence(DomainState* d, uint32_t sequence, uint32_t units, bool units_known);
@@ -80,18 +87,36 @@ struct DecoderTotals {
   std::atomic<uint64_t> exporters{0};
 };
 
+// Drops one waiting data set and its share of the totals.
+void ForgetPending(Session* s, DecoderTotals* totals, const std::deque<PendingSet>::iterator& it);
+// Drops the waiting data sets received more than `max_age_ns` before
+// `now_unix_ns`; returns how many.
+uint64_t ExpireOldPending(Session* s, DecoderTotals* totals, uint64_t now_unix_ns,
+                          uint64_t max_age_ns);
+
 class SessionMap {
  public:
   // The exporter's session, created on first use; null when max_exporters
   // sessions exist already.
   Session* FindOrCreate(const Exporter& exporter, size_t max_exporters,
                         std::atomic<uint64_t>* count);
-  // Calls fn(Session&) for every session (each under its own lock).
+  // Calls fn(Session&) for every session (each under its own lock; the
+  // map's shape is only read, so the shard locks are shared).
   template <typename Fn>
   void ForEach(Fn fn) const {
     for (const Shard& shard : shards_) {
       std::shared_lock lock(shard.mu);
       for (const auto& [exporter, session] : shard.sessions) {
+        std::lock_guard session_lock(session->mu);
+        fn(static_cast<const Session&>(*session));
+      }
+    }
+  }
+  template <typename Fn>
+  void ForEachMutable(Fn fn) {
+    for (Shard& shard : shards_) {
+      std::shared_lock lock(shard.mu);
+      for (auto& [exporter, session] : shard.sessions) {
         std::lock_guard session_lock(session->mu);
         fn(*session);
       }

@@ -69,6 +69,7 @@ Role OptionRole(uint16_t type) {
       return Role::kSamplingInterval;
     case 35:
     case 49:
+    case 304:  // IPFIX selectorAlgorithm (RFC 5477), as softflowd sends
       return Role::kSamplingAlgorithm;
     case 160:
       return Role::kSystemInit;

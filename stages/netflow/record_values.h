@@ -39,7 +39,7 @@ enum class Role : uint8_t {
   kStartDeltaMicros,   // 158
   kSystemInit,         // 160, Unix milliseconds
   kSamplingInterval,   // options: 34, 50, 305
-  kSamplingAlgorithm,  // options: 35, 49
+  kSamplingAlgorithm,  // options: 35, 49, 304
   kCount
 };
 inline constexpr size_t kRoleCount = static_cast<size_t>(Role::kCount);

@@ -72,8 +72,14 @@ TEST(Ipfix, UptimeBaseFromOptionsDataPerDomain) {
   const Decoded other = DecodeOne(
       decoder, Ipfix(0, 2).Template(400, {{8, 4}, {12, 4}, {22, 4}}).Data(400, data).Build());
   EXPECT_EQ(other.json.at(0).substr(0, 16), R"({"ts":1700000000)");
+  // softflowd's form: selectorAlgorithm (304) and samplingPacketInterval (305).
+  DecodeOne(decoder, Ipfix(2, 1)
+                         .OptionsTemplate(501, {{143, 4}}, {{304, 2}, {305, 4}})
+                         .Data(501, Bytes().u32(1).u16(1).u32(128).str())
+                         .Build());
   const DecoderSnapshot snap = decoder.Snapshot();
-  EXPECT_EQ(testing::FindDomain(snap, 10, 1)->sampling_interval, 64u);
+  EXPECT_EQ(testing::FindDomain(snap, 10, 1)->sampling_interval, 128u);
+  EXPECT_EQ(testing::FindDomain(snap, 10, 1)->sampling_algorithm, 1u);
 }
 
 TEST(Ipfix, VariableLengthFields) {

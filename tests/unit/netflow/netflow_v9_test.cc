@@ -148,6 +148,17 @@ TEST(NetflowV9, DataWaitingTooLongExpires) {
   EXPECT_EQ(snap.pending_sets, 0u);
 }
 
+TEST(NetflowV9, ExpirePendingSweepsSilentExporters) {
+  Decoder decoder;
+  DecodeOne(decoder, V9(1).Data(256, V4Record(1, 95000)).Build());
+  EXPECT_EQ(decoder.ExpirePending(testing::kNowNs + 59'000'000'000), 0u);
+  EXPECT_EQ(decoder.ExpirePending(testing::kNowNs + 61'000'000'000), 1u);
+  const DecoderSnapshot snap = decoder.Snapshot();
+  EXPECT_EQ(snap.pending_sets, 0u);
+  EXPECT_EQ(snap.pending_expired, 1u);
+  EXPECT_EQ(snap.exporters.at(0).pending_sets, 0u);
+}
+
 TEST(NetflowV9, WaitingDataIsBoundedPerExporter) {
   DecoderOptions options;
   options.max_pending_sets = 2;
@@ -204,6 +215,25 @@ TEST(NetflowV9, SequenceCountsLostExportPackets) {
   ASSERT_NE(dom, nullptr);
   EXPECT_EQ(dom->sequence_gaps, 1u);
   EXPECT_EQ(dom->sequence_lost, 1u);
+}
+
+TEST(NetflowV9, LateDatagramsFillTheirGap) {
+  // Two parser threads may decode consecutive chunks of one exporter out of
+  // order: packets 3 and 4 decoded after 5 and 6 are no loss.
+  Decoder decoder;
+  for (uint32_t seq : {1u, 2u, 5u, 6u, 3u, 4u, 7u}) {
+    DecodeOne(decoder, V9(seq, 3).Template(256, {{8, 4}, {12, 4}}).Build());
+  }
+  DecoderSnapshot snap = decoder.Snapshot();
+  EXPECT_EQ(testing::FindDomain(snap, 9, 3)->sequence_gaps, 0u);
+  EXPECT_EQ(testing::FindDomain(snap, 9, 3)->sequence_lost, 0u);
+  // Half filled: 9 and 10 never come.
+  for (uint32_t seq : {11u, 8u, 12u}) {
+    DecodeOne(decoder, V9(seq, 3).Template(256, {{8, 4}, {12, 4}}).Build());
+  }
+  snap = decoder.Snapshot();
+  EXPECT_EQ(testing::FindDomain(snap, 9, 3)->sequence_gaps, 1u);
+  EXPECT_EQ(testing::FindDomain(snap, 9, 3)->sequence_lost, 2u);
 }
 
 TEST(NetflowV9, CounterFallbacksAndWidths) {
