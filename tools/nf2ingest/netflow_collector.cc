@@ -1,5 +1,7 @@
 #include "tools/nf2ingest/netflow_collector.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -132,21 +134,33 @@ void NetflowCollector::SaveTemplatesIfChanged() {
 
 void NetflowCollector::Start(pipeline::MetricsRegistry* registry) {
   registry_ = registry;
-  if (registry_) {
-    auto total = [this](uint64_t netflow::DecoderSnapshot::*field) {
-      return [this, field] {
-        std::lock_guard<std::mutex> lock(mu_);
-        return static_cast<double>(totals_.*field);
-      };
-    };
-    series_.push_back(registry_->AddCallback("nf2ingest_netflow_templates",
-                                             "NetFlow v9/IPFIX templates known.", "gauge", {},
-                                             total(&netflow::DecoderSnapshot::templates_known)));
-    series_.push_back(registry_->AddCallback("nf2ingest_netflow_pending_sets",
-                                             "Data sets waiting for their template.", "gauge", {},
-                                             total(&netflow::DecoderSnapshot::pending_sets)));
-  }
+  if (registry_) AddTotalSeries();
   thread_ = std::thread([this] { Loop(); });
+}
+
+// The decoder's totals, read from the latest snapshot when scraped.
+void NetflowCollector::AddTotalSeries() {
+  struct Row {
+    const char* name;
+    const char* help;
+    const char* type;
+    uint64_t (*read)(const netflow::DecoderSnapshot&);
+  };
+  static constexpr Row kRows[] = {
+      {"nf2ingest_netflow_templates", "NetFlow v9/IPFIX templates known.", "gauge",
+       [](const netflow::DecoderSnapshot& s) { return s.templates_known; }},
+      {"nf2ingest_netflow_pending_sets", "Data sets waiting for their template.", "gauge",
+       [](const netflow::DecoderSnapshot& s) { return s.pending_sets; }},
+      {"nf2ingest_netflow_expired_sets_total",
+       "Data sets dropped while waiting for their template (too old, or too many).", "counter",
+       [](const netflow::DecoderSnapshot& s) { return s.pending_expired + s.pending_dropped; }},
+  };
+  for (const Row& row : kRows) {
+    series_.push_back(registry_->AddCallback(row.name, row.help, row.type, {}, [this, row] {
+      std::lock_guard<std::mutex> lock(mu_);
+      return static_cast<double>(row.read(totals_));
+    }));
+  }
 }
 
 void NetflowCollector::Loop() {
@@ -155,6 +169,7 @@ void NetflowCollector::Loop() {
     wake_.wait_for(lock, kRefreshEvery, [this] { return stop_; });
     if (stop_) break;
     lock.unlock();
+    ExpireIdlePending();
     RefreshExporterMetrics();
     if (round % kSaveEveryRefreshes == 0) SaveTemplatesIfChanged();
     lock.lock();
@@ -171,6 +186,16 @@ void NetflowCollector::Finish() {
   if (thread_.joinable()) thread_.join();
   RefreshExporterMetrics();
   SaveTemplatesIfChanged();
+}
+
+// Decoding expires an exporter's old waiting data only when that exporter
+// sends again; this catches the exporters that went silent.
+void NetflowCollector::ExpireIdlePending() {
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  const uint64_t now_ns =
+      static_cast<uint64_t>(now.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(now.tv_nsec);
+  decoder_.ExpirePending(now_ns);  // counted in the decoder's totals
 }
 
 // Exporters come and go while running: each new one gets its series once;
@@ -242,7 +267,8 @@ std::string NetflowCollector::SummaryLine(const DatagramCounts& counts) const {
   absl::StrAppend(&line, " v5=", counts.v5, " v9=", counts.v9, " ipfix=", counts.ipfix,
                   " options_records=", counts.options_records,
                   " templates=", snapshot.templates_known, " exporters=", snapshot.exporters.size(),
-                  " pending_sets=", snapshot.pending_sets, " expired_sets=", counts.expired_sets,
+                  " pending_sets=", snapshot.pending_sets,
+                  " expired_sets=", snapshot.pending_expired + snapshot.pending_dropped,
                   " too_large=", udp.truncated, " kernel_drops=", udp.kernel_drops);
   return line;
 }

@@ -47,6 +47,8 @@ class NetflowCollector {
   void LoadTemplates();
   void SaveTemplatesIfChanged();
   void RefreshExporterMetrics();
+  void ExpireIdlePending();
+  void AddTotalSeries();
   void AddExporterSeries(const std::string& exporter);
   void Loop();
 
