@@ -119,12 +119,16 @@ class UdpSource::Reader {
         ShipIfDue();
         continue;
       }
-      while (ReadBatch() == kBatch && !chunk_full()) {
-      }
+      // Under a steady flood the socket never runs dry: look at the stop
+      // request and the chunk's age after every batch.
+      while (ReadBatch() == kBatch && !shutdown_->stop_requested()) ShipIfDue();
       ShipIfDue();
     }
-    // Datagrams the kernel already holds were sent before the stop: take them.
-    while (ReadBatch() > 0) {
+    // Datagrams the kernel already held were sent before the stop: take
+    // them, but no more than a full receive buffer's worth, so exporters that
+    // keep sending cannot hold the stop up.
+    const uint64_t limit = counters_->bytes.load() + static_cast<uint64_t>(options_.rcvbuf_bytes);
+    while (counters_->bytes.load() < limit && ReadBatch() > 0) {
     }
     Ship();
   }

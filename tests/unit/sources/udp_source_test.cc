@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -128,6 +129,41 @@ TEST(UdpSourceTest, StopTakesWhatTheSocketHolds) {
   std::unique_ptr<LineChunk> chunk;
   while (r.queue.PopWait(chunk, milliseconds(0)) && chunk) frames += Frames(*chunk).size();
   EXPECT_EQ(frames, 50u);
+}
+
+// Exporters that never pause must not hold a stop up: neither the reading
+// loop nor the final drain may wait for the socket to run dry.
+TEST(UdpSourceTest, AStopEndsTheRunWhileExportersKeepSending) {
+  UdpSourceOptions options;
+  options.rcvbuf_bytes = 1 << 20;
+  Running r(options);
+  std::atomic<bool> flooding{true};
+  std::thread flood([&] {
+    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<uint16_t>(r.port()));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const std::string d(200, 'f');
+    while (flooding) sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    close(fd);
+  });
+  // Consume like the parser pool does, so the source never blocks on the queue.
+  std::atomic<bool> consuming{true};
+  std::thread consumer([&] {
+    std::unique_ptr<LineChunk> chunk;
+    while (consuming) r.queue.PopWait(chunk, milliseconds(10));
+  });
+  while (r.source->stats().datagrams < 10000) std::this_thread::yield();
+  const auto asked = std::chrono::steady_clock::now();
+  r.shutdown.RequestStop();
+  r.thread.join();
+  const auto took = std::chrono::steady_clock::now() - asked;
+  flooding = false;
+  consuming = false;
+  flood.join();
+  consumer.join();
+  EXPECT_LT(took, std::chrono::seconds(5));
 }
 
 TEST(UdpSourceTest, SeveralSocketsShareOnePort) {
