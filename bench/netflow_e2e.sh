@@ -103,7 +103,7 @@ run_once() {
     >/dev/null 2>"$WORK/$tag.err" &
   local nf=$!
   PIDS+=("$nf")
-  wait_for "$WORK/$tag.err" "listening on"
+  wait_for "$WORK/$tag.err" "sockets each"  # the end of the [NETFLOW] listening line
   local port
   port=$(sed -n 's/.*\[NETFLOW\] listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/$tag.err")
   local t0 t1

@@ -112,7 +112,10 @@ TEST_P(TemplatedVersion, TemplatesFileSurvivesARestart) {
   ASSERT_FALSE(ReadFile(templates).empty()) << "no templates file written at exit";
   // The same exporters (same source ports) send data and never a template.
   Collector second(sink, {"--templates-file=" + templates}, "127.0.0.1", port);
-  ASSERT_THAT(ReadFile(second.stderr_path()), HasSubstr("templates from"));
+  // Logged just after the listening line: wait for it (bounded).
+  ASSERT_TRUE(second.process().WaitForText(second.stderr_path(), "templates from",
+                                           std::chrono::seconds(10)))
+      << ReadFile(second.stderr_path());
   const auto expected =
       SendAndWait(sink,
                   {mode, second.target(), "--count=10", "--exporters=2", "--source-port=47311",

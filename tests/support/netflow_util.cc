@@ -29,7 +29,9 @@ Collector::Collector(const Sink& sink, const std::vector<std::string>& args,
   SpawnOptions opts = Nf2ingestOptions(dir, argv, full_env);
   stderr_path_ = opts.stderr_path;
   process_ = std::make_unique<Process>(opts);
-  if (!process_->WaitForText(stderr_path_, "[NETFLOW] listening on ", std::chrono::seconds(20))) {
+  // The end of the "[NETFLOW] listening on ..." line: the whole line is there.
+  if (!process_->WaitForText(stderr_path_, " sockets each, receive buffer ",
+                             std::chrono::seconds(20))) {
     ADD_FAILURE() << "nf2ingest did not start listening: " << ReadFile(stderr_path_);
     return;
   }
