@@ -141,7 +141,8 @@ if want tsan; then
   cmake --preset tsan -B "$tsan_dir" >/dev/null
   write_suppressions "$tsan_dir"
   # sender_test depends on ingest-sink (the server it runs), built too.
-  cmake --build "$tsan_dir" -j"$jobs" --target pipeline_test ack_tracker_test sender_test
+  cmake --build "$tsan_dir" -j"$jobs" --target pipeline_test ack_tracker_test sender_test \
+    udp_source_test
   done_step
 
   header "TSan: pipeline_test, ack_tracker_test and sender_test (x$tsan_repeat)"

@@ -21,6 +21,9 @@ packages=(
   # scripts/lint.sh: the format check and clang-tidy (run-clang-tidy-14 comes
   # with clang-tidy-14).
   clang-format-14 clang-tidy-14
+  # tests/integration/netflow_exporters_test.cc: real NetFlow/IPFIX exporters
+  # (softflowd, pmacctd's nfprobe) and an independent decoder (nfdump's nfcapd).
+  softflowd pmacct nfdump
 )
 missing=()
 for p in "${packages[@]}"; do

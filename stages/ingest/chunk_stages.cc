@@ -4,6 +4,7 @@
 
 #include "stages/flows/flow_record_json.h"
 #include "stages/goflow2/flow_message.h"
+#include "stages/netflow/datagram_chunk.h"
 
 namespace nf2 {
 namespace {
@@ -112,6 +113,40 @@ void MapRecordChunk(const RecordChunk& in, FragmentChunk* out) {
     AppendFlowRecordJson(rec, &out->data);
     out->ends.push_back(static_cast<uint32_t>(out->data.size()));
   }
+}
+
+// ---- NetFlow/IPFIX datagram chunks ----
+
+namespace {
+
+void CountVersion(uint8_t version, DatagramCounts* datagrams) {
+  if (version == 5) ++datagrams->v5;
+  if (version == 9) ++datagrams->v9;
+  if (version == 10) ++datagrams->ipfix;
+}
+
+}  // namespace
+
+void ParseDatagramChunk(netflow::Decoder& decoder, const LineChunk& chunk, RecordChunk* out,
+                        ParseCounts* counts, DatagramCounts* datagrams,
+                        const BadDatagramFn& on_bad) {
+  netflow::DatagramReader reader(chunk);
+  netflow::DatagramView d;
+  netflow::DecodeCounts dc;
+  while (reader.Next(&d)) {
+    const netflow::DatagramOutcome outcome =
+        decoder.Decode(d.exporter, d.received_unix_ns, d.bytes, &out->records, &dc);
+    ++datagrams->by_outcome[static_cast<size_t>(outcome)];
+    CountVersion(dc.version, datagrams);
+    datagrams->options_records += dc.options_records;
+    datagrams->pending_sets += dc.pending;
+    datagrams->expired_sets += dc.expired;
+    counts->lines += dc.records + dc.invalid;
+    counts->records += dc.records;
+    counts->invalid += dc.invalid;
+    if (outcome != netflow::DatagramOutcome::kOk && on_bad) on_bad(d.exporter, outcome);
+  }
+  if (reader.malformed()) ++datagrams->malformed_chunks;
 }
 
 }  // namespace nf2

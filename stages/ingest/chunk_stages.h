@@ -3,12 +3,14 @@
 #ifndef NF2INGEST_STAGES_INGEST_CHUNK_STAGES_H_
 #define NF2INGEST_STAGES_INGEST_CHUNK_STAGES_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string_view>
 
 #include "stages/flows/chunks.h"
 #include "stages/goflow2/line_parser.h"
+#include "stages/netflow/decoder.h"
 
 namespace nf2 {
 
@@ -37,6 +39,32 @@ void ParseDelimitedProtobufChunk(const LineChunk& chunk, RecordChunk* out, Parse
 
 // Serializes every record of `in` into `out` (which is cleared first).
 void MapRecordChunk(const RecordChunk& in, FragmentChunk* out);
+
+// ---- NetFlow/IPFIX datagram chunks ----
+
+// Datagrams decoded from chunks, by outcome and version, for the
+// [NETFLOW] line and metrics. Accumulates.
+struct DatagramCounts {
+  std::array<uint64_t, netflow::kDatagramOutcomeCount> by_outcome{};
+  uint64_t v5 = 0;
+  uint64_t v9 = 0;
+  uint64_t ipfix = 0;
+  uint64_t options_records = 0;
+  uint64_t pending_sets = 0;      // data sets kept for a template
+  uint64_t expired_sets = 0;      // kept data sets dropped unread
+  uint64_t malformed_chunks = 0;  // framing cut short (a source bug)
+};
+
+// Called for each datagram whose outcome is not ok (for rate-limited logs).
+using BadDatagramFn =
+    std::function<void(const netflow::Exporter& exporter, netflow::DatagramOutcome outcome)>;
+
+// Decodes every datagram of a kDatagrams chunk; records are appended to
+// `out->records`. `counts->lines` counts the data records seen (flows:
+// records + invalid), so lines = records + invalid as for JSON lines.
+void ParseDatagramChunk(netflow::Decoder& decoder, const LineChunk& chunk, RecordChunk* out,
+                        ParseCounts* counts, DatagramCounts* datagrams,
+                        const BadDatagramFn& on_bad = nullptr);
 
 }  // namespace nf2
 

@@ -134,31 +134,11 @@ std::unique_ptr<BatchEncoder> IngestPipeline::MakeEncoder() {
 
 void IngestPipeline::ParseWorker(int) {
   auto parser = MakeLineParser(options_.json_parser);
-  auto on_invalid = [this](std::string_view line, std::string_view why) {
-    uint64_t suppressed;
-    if (!LogEnabled(LogLevel::kWarn) || !invalid_log_.Allow(&suppressed)) return;
-    std::string msg =
-        absl::StrCat("[PARSE] invalid line skipped (", Av(why), "): ", Printable(line));
-    if (suppressed > 0) absl::StrAppend(&msg, " [", suppressed, " more since the last report]");
-    LogWarn(msg);
-  };
   while (auto chunk = q_lines_->Pop()) {
     auto records = free_records_->Take();
     records->records.clear();
     ParseCounts counts;
-    switch (chunk->format) {
-      case ChunkFormat::kJsonLines:
-        ParseLineChunk(*parser, *chunk, records.get(), &counts, on_invalid);
-        break;
-      case ChunkFormat::kDelimitedProtobuf:
-        ParseDelimitedProtobufChunk(*chunk, records.get(), &counts, on_invalid);
-        break;
-      case ChunkFormat::kDatagrams:
-        // No source makes datagram chunks yet; their decoder belongs here.
-        // Dropping them quietly would lose input without a trace.
-        LogError("[PARSE] no decoder for datagram chunks");
-        std::abort();
-    }
+    ParseChunk(*parser, *chunk, records.get(), &counts);
     // The chunk's parse unit becomes one unit per record still travelling;
     // filtered and invalid lines are final here.
     const pipeline::ChunkRef ref = std::exchange(chunk->ref, pipeline::ChunkRef());
@@ -172,6 +152,67 @@ void IngestPipeline::ParseWorker(int) {
     unknown_proto_ += counts.unknown_proto;
     if (!records->records.empty()) q_records_->Push(std::move(records));
   }
+}
+
+// The decoder each chunk's format calls for.
+void IngestPipeline::ParseChunk(LineParser& parser, const LineChunk& chunk, RecordChunk* records,
+                                ParseCounts* counts) {
+  const InvalidLineFn on_invalid = [this](std::string_view unit, std::string_view why) {
+    LogInvalidUnit(unit, why);
+  };
+  switch (chunk.format) {
+    case ChunkFormat::kJsonLines:
+      ParseLineChunk(parser, chunk, records, counts, on_invalid);
+      return;
+    case ChunkFormat::kDelimitedProtobuf:
+      ParseDelimitedProtobufChunk(chunk, records, counts, on_invalid);
+      return;
+    case ChunkFormat::kDatagrams: {
+      DatagramCounts datagrams;
+      ParseDatagramChunk(
+          *options_.netflow, chunk, records, counts, &datagrams,
+          [this](const netflow::Exporter& e, netflow::DatagramOutcome o) { LogBadDatagram(e, o); });
+      AddDatagramCounts(datagrams);
+      return;
+    }
+  }
+}
+
+// A line or message that could not be used, logged rate-limited.
+void IngestPipeline::LogInvalidUnit(std::string_view unit, std::string_view why) {
+  uint64_t suppressed;
+  if (!LogEnabled(LogLevel::kWarn) || !invalid_log_.Allow(&suppressed)) return;
+  std::string msg = absl::StrCat("[PARSE] invalid line skipped (", Av(why), "): ", Printable(unit));
+  if (suppressed > 0) absl::StrAppend(&msg, " [", suppressed, " more since the last report]");
+  LogWarn(msg);
+}
+
+void IngestPipeline::LogBadDatagram(const netflow::Exporter& exporter,
+                                    netflow::DatagramOutcome outcome) {
+  uint64_t suppressed;
+  if (!LogEnabled(LogLevel::kWarn) || !bad_datagram_log_.Allow(&suppressed)) return;
+  std::string msg = absl::StrCat("[NETFLOW] bad datagram from ", exporter.ToString(), ": ",
+                                 Av(netflow::DatagramOutcomeName(outcome)));
+  if (suppressed > 0) absl::StrAppend(&msg, " [", suppressed, " more since the last report]");
+  LogWarn(msg);
+}
+
+void IngestPipeline::AddDatagramCounts(const DatagramCounts& c) {
+  std::lock_guard<std::mutex> lock(datagrams_mu_);
+  DatagramCounts& t = datagrams_;
+  for (size_t i = 0; i < c.by_outcome.size(); ++i) t.by_outcome[i] += c.by_outcome[i];
+  t.v5 += c.v5;
+  t.v9 += c.v9;
+  t.ipfix += c.ipfix;
+  t.options_records += c.options_records;
+  t.pending_sets += c.pending_sets;
+  t.expired_sets += c.expired_sets;
+  t.malformed_chunks += c.malformed_chunks;
+}
+
+DatagramCounts IngestPipeline::datagram_counts() const {
+  std::lock_guard<std::mutex> lock(datagrams_mu_);
+  return datagrams_;
 }
 
 void IngestPipeline::MapWorker(int) {
@@ -247,7 +288,35 @@ std::vector<pipeline::MetricsRegistry::CallbackHandle> IngestPipeline::RegisterI
       m->GetHistogram("nf2ingest_batch_bytes", "Bytes per sealed batch: raw JSON, and on the wire.",
                       {{"kind", "wire"}}, 1, byte_bounds);
   options_.sender.metrics = m;
+  if (options_.netflow) RegisterNetflowInstruments(&depth_gauges);
   return depth_gauges;
+}
+
+// Datagram outcomes and versions, read when scraped.
+void IngestPipeline::RegisterNetflowInstruments(
+    std::vector<pipeline::MetricsRegistry::CallbackHandle>* out) {
+  pipeline::MetricsRegistry* m = options_.metrics;
+  for (size_t i = 0; i < netflow::kDatagramOutcomeCount; ++i) {
+    const auto outcome = static_cast<netflow::DatagramOutcome>(i);
+    out->push_back(m->AddCallback(
+        "nf2ingest_netflow_datagrams_total", "NetFlow/IPFIX datagrams decoded, by outcome.",
+        "counter", {{"outcome", std::string(netflow::DatagramOutcomeName(outcome))}},
+        [this, i] { return static_cast<double>(datagram_counts().by_outcome[i]); }));
+  }
+  const std::pair<const char*, uint64_t DatagramCounts::*> versions[] = {
+      {"5", &DatagramCounts::v5}, {"9", &DatagramCounts::v9}, {"10", &DatagramCounts::ipfix}};
+  for (const auto& [version, field] : versions) {
+    out->push_back(m->AddCallback(
+        "nf2ingest_netflow_version_datagrams_total",
+        "NetFlow/IPFIX datagrams by version (10: IPFIX).", "counter", {{"version", version}},
+        [this, field = field] { return static_cast<double>(datagram_counts().*field); }));
+  }
+  if (!options_.udp) return;
+  out->push_back(m->AddCallback(
+      "nf2ingest_netflow_kernel_drops_total",
+      "Datagrams the kernel dropped because a socket's receive buffer was full (SO_RXQ_OVFL).",
+      "counter", {},
+      [udp = options_.udp] { return static_cast<double>(udp->stats().kernel_drops); }));
 }
 
 absl::Status IngestPipeline::RunGenerator() {
@@ -265,7 +334,7 @@ absl::Status IngestPipeline::RunGenerator() {
   return st;
 }
 
-// Feeds the lines queue from the generator, Kafka or the inputs (nothing in
+// Feeds the lines queue from the generator, Kafka, UDP or the inputs (nothing in
 // replay mode) until the input ends or a stop is requested.
 absl::Status IngestPipeline::RunSource() {
   if (options_.generator) return RunGenerator();
@@ -275,6 +344,7 @@ absl::Status IngestPipeline::RunSource() {
     return kafka_->Run();
   }
   if (options_.replay_only) return absl::OkStatus();
+  if (options_.udp) return options_.udp->Run(q_lines_.get(), shutdown_, free_lines_.get());
   LineSource source(options_.source, q_lines_.get(), outcomes_, shutdown_, free_lines_.get());
   return source.Run();
 }
@@ -320,6 +390,7 @@ PipelineStats IngestPipeline::stats() const {
   s.sender = sender_stats_;
   s.generator = generator_stats_;
   s.kafka_summary = kafka_summary_;
+  s.datagrams = datagram_counts();
   return s;
 }
 

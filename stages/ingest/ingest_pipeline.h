@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,7 @@
 #include "stages/sources/kafka/kafka_options.h"
 #include "stages/sources/kafka/kafka_source.h"
 #include "stages/sources/line_source.h"
+#include "stages/sources/udp/udp_source.h"
 
 namespace nf2 {
 
@@ -55,6 +57,11 @@ struct PipelineOptions {
   // Kafka input (--kafka-brokers): messages of a consumer group's
   // partitions instead of `source.inputs`.
   std::optional<KafkaSourceOptions> kafka;
+  // --listen: datagrams from these sockets instead of `source.inputs`,
+  // decoded by one decoder that every parser thread shares (templates and
+  // sequence numbers are per exporter, not per thread). Neither is owned.
+  UdpSource* udp = nullptr;
+  netflow::Decoder* netflow = nullptr;
 };
 
 struct PipelineStats {
@@ -64,6 +71,7 @@ struct PipelineStats {
   SenderStats sender;
   GeneratorStats generator;   // load-test mode only
   std::string kafka_summary;  // Kafka input only: the [KAFKA] line
+  DatagramCounts datagrams;   // --listen only
 };
 
 class IngestPipeline {
@@ -76,9 +84,17 @@ class IngestPipeline {
   absl::Status Run();
 
   PipelineStats stats() const;
+  // Datagrams decoded so far (--listen); safe from any thread.
+  DatagramCounts datagram_counts() const;
 
  private:
   void ParseWorker(int index);
+  void ParseChunk(LineParser& parser, const LineChunk& chunk, RecordChunk* records,
+                  ParseCounts* counts);
+  void AddDatagramCounts(const DatagramCounts& c);
+  void LogInvalidUnit(std::string_view unit, std::string_view why);
+  void LogBadDatagram(const netflow::Exporter& exporter, netflow::DatagramOutcome outcome);
+  void RegisterNetflowInstruments(std::vector<pipeline::MetricsRegistry::CallbackHandle>* out);
   void MapWorker(int index);
   void AssembleWorker(int index);
   std::unique_ptr<BatchEncoder> MakeEncoder();
@@ -92,6 +108,7 @@ class IngestPipeline {
   pipeline::Shutdown* shutdown_;
   std::atomic<uint64_t> next_batch_id_{1};
   LogThrottle invalid_log_{10, 10.0};
+  LogThrottle bad_datagram_log_{10, 10.0};
 
   std::unique_ptr<pipeline::BoundedQueue<LineChunk>> q_lines_;
   std::unique_ptr<pipeline::BoundedQueue<RecordChunk>> q_records_;
@@ -109,6 +126,8 @@ class IngestPipeline {
   // the refs the chunks carry), then commits and leaves the group.
   std::unique_ptr<KafkaSource> kafka_;
   std::string kafka_summary_;
+  mutable std::mutex datagrams_mu_;
+  DatagramCounts datagrams_;  // guarded by datagrams_mu_
   // Batch size histograms (null without a registry), recorded per batch.
   pipeline::LogLinearHistogram* batch_records_ = nullptr;
   pipeline::LogLinearHistogram* batch_raw_bytes_ = nullptr;

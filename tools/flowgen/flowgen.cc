@@ -24,9 +24,12 @@
 
 #include "absl/strings/numbers.h"
 #include "netflow_v5.h"
+#include "pacer.h"
 #include "pipeline/absl_compat.h"
 #include "pipeline/settings.h"
 #include "stages/sources/flow_generator.h"
+#include "template_export.h"
+#include "udp_export.h"
 
 namespace nf2::flowgen {
 namespace {
@@ -36,14 +39,18 @@ constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
 constexpr char kHelpHeader[] = R"(usage: flowgen [options]
-       flowgen --netflow-v5 HOST:PORT [--count N] [--flows M] [--rate R] [--seed S]
+       flowgen --netflow-v5|--netflow-v9|--ipfix HOST:PORT [--count N] [--flows M] [--rate R]
+               [--exporters E] [--expected FILE] ...
 
 Generates goflow2 traffic for demos, tests and benchmarks.
 
 JSON mode (default) writes goflow2 v2 JSON lines (all 50 keys, goflow2's key order) and at the
-end "flowgen: lines=N valid=N filtered=N invalid=N" on stderr. NetFlow v5 mode (--netflow-v5)
-sends UDP export packets instead (--count, --flows, --rate, --seed apply) and ends with
-"flowgen: packets=N flows=N".
+end "flowgen: lines=N valid=N filtered=N invalid=N" on stderr. The NetFlow modes send UDP export
+packets instead (v5; v9 or IPFIX with templates, an options template carrying the sampling
+interval, IPv4 and IPv6 flows) from --exporters simulated routers, each with its own source port
+and source id / observation domain and all with the same template ids, and end with
+"flowgen: packets=N flows=N templates=N". --count and --rate count data packets over all
+exporters; --flow-rate sets --rate from flows per second.
 
 )";
 
@@ -65,7 +72,11 @@ struct Options {
   std::string out_path;
   std::string expected_path;
   std::string netflow_v5;
+  std::string netflow_v9;
+  std::string ipfix;
   int flows = 10;
+  double flow_rate = 0;
+  UdpExportOptions udp;  // the NetFlow-only settings
 };
 
 [[noreturn]] void UsageError(const std::string& message) {
@@ -115,21 +126,85 @@ SettingsTable Table(Options* o) {
        StringInto(&o->expected_path, false)},
       {"netflow-v5", "", "HOST:PORT", "", "send UDP NetFlow v5 export packets to HOST:PORT",
        StringInto(&o->netflow_v5, false)},
-      {"flows", "", "M", "10", "with --netflow-v5: flow records per packet, 1..30",
+      {"netflow-v9", "", "HOST:PORT", "", "send UDP NetFlow v9 export packets to HOST:PORT",
+       StringInto(&o->netflow_v9, false)},
+      {"ipfix", "", "HOST:PORT", "", "send UDP IPFIX messages to HOST:PORT",
+       StringInto(&o->ipfix, false)},
+      {"flows", "", "M", "10", "NetFlow modes: flow records per data packet, 1..30",
        IntInto(&o->flows, 1, NetflowV5Generator::kMaxFlows)},
+      {"flow-rate", "", "R", "0", "NetFlow modes: flow records per second (sets --rate)",
+       DoubleInto(&o->flow_rate, 0, 1e12)},
+      {"exporters", "", "E", "1", "NetFlow modes: simulated exporters, 1..1000",
+       IntInto(&o->udp.exporters, 1, 1000)},
+      {"ipv6-ratio", "", "F", "0.25", "v9/IPFIX: fraction 0..1 of IPv6 flows",
+       DoubleInto(&o->udp.ipv6_ratio, 0, 1)},
+      {"template-interval", "", "SECONDS", "1",
+       "v9/IPFIX: seconds between template resends per exporter (0: only once)",
+       DoubleInto(&o->udp.template_interval_s, 0, 1e9)},
+      {"templates-after", "", "N", "0",
+       "v9/IPFIX: data packets each exporter sends before its first templates (data before "
+       "template)",
+       Uint64Into(&o->udp.templates_after, 0, UINT64_MAX)},
+      {"source-port", "", "PORT", "0",
+       "NetFlow modes: exporter i sends from PORT + i, so a restarted flowgen is the same "
+       "exporter (0: any port)",
+       IntInto(&o->udp.source_port, 0, 65535)},
+      {"skip-every", "", "N", "0",
+       "NetFlow modes: build but do not send every Nth data packet of each exporter (lost "
+       "export packets: sequence gaps); 0 = none",
+       Uint64Into(&o->udp.skip_every, 0, UINT64_MAX)},
+      {"sampling-interval", "", "N", "1",
+       "v9/IPFIX: the sampling interval the options record carries",
+       IntInto(&o->udp.sampling_interval, 1, UINT32_MAX)},
   };
 }
 
+constexpr const char* kNetflowOnly[] = {
+    "flows",           "flow-rate",         "exporters",   "ipv6-ratio", "template-interval",
+    "templates-after", "sampling-interval", "source-port", "skip-every"};
+
+// The NetFlow mode chosen (at most one), filling o->udp.
+bool ChooseNetflowMode(Options* o) {
+  const std::pair<int, const std::string*> modes[] = {
+      {5, &o->netflow_v5}, {9, &o->netflow_v9}, {10, &o->ipfix}};
+  int chosen = 0;
+  for (const auto& [version, target] : modes) {
+    if (target->empty()) continue;
+    if (chosen++ > 0) UsageError("--netflow-v5, --netflow-v9 and --ipfix exclude each other");
+    std::string host;
+    std::string port;
+    if (!SplitTarget(*target, &host, &port)) {
+      BadValue(version == 5   ? "netflow-v5"
+               : version == 9 ? "netflow-v9"
+                              : "ipfix",
+               *target, "HOST:PORT with a port 1..65535");
+    }
+    o->udp.version = version;
+    o->udp.target = *target;
+  }
+  return chosen > 0;
+}
+
 // The rules that span flags: each mode's flags only.
-void Validate(const Options& o, const LoadedSettings& loaded) {
-  if (!o.netflow_v5.empty()) {
-    for (const char* json_only : {"junk-ratio", "docker-prefix", "out", "expected"}) {
+void Validate(Options* o, const LoadedSettings& loaded) {
+  if (ChooseNetflowMode(o)) {
+    for (const char* json_only : {"junk-ratio", "docker-prefix", "out"}) {
       if (loaded.Given(json_only)) {
-        UsageError("--" + std::string(json_only) + " does not apply to --netflow-v5");
+        UsageError("--" + std::string(json_only) + " does not apply to the NetFlow modes");
       }
     }
-  } else if (loaded.Given("flows")) {
-    UsageError("--flows only applies with --netflow-v5");
+    UdpExportOptions& u = o->udp;
+    u.count = o->count;
+    u.rate = o->flow_rate > 0 ? o->flow_rate / o->flows : o->rate;
+    u.seed = o->seed;
+    u.flows = o->flows;
+    u.expected_path = o->expected_path;
+    return;
+  }
+  for (const char* netflow_only : kNetflowOnly) {
+    if (loaded.Given(netflow_only)) {
+      UsageError("--" + std::string(netflow_only) + " only applies to the NetFlow modes");
+    }
   }
 }
 
@@ -142,7 +217,7 @@ Options ParseArgs(int argc, char** argv) {
     std::fputs(SettingsHelp(table, kHelpHeader, kHelpFooter).c_str(), stdout);
     std::exit(kExitOk);
   }
-  Validate(o, *loaded);
+  Validate(&o, *loaded);
   return o;
 }
 
@@ -161,41 +236,6 @@ void InstallSignalHandlers() {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGHUP, &sa, nullptr);
 }
-
-uint64_t NowNs(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-// Paces items on an absolute schedule: item i is due at start + i / rate.
-class Pacer {
- public:
-  explicit Pacer(double rate) : rate_(rate), start_ns_(NowNs(CLOCK_MONOTONIC)) {}
-
-  // Sleeps until item `done` is due, then returns how many items should have been emitted by now
-  // (more than `done`). Returns `done` early when a stop signal arrives.
-  uint64_t WaitForBudget(uint64_t done) {
-    const uint64_t deadline = start_ns_ + OffsetNs(done);
-    timespec ts;
-    ts.tv_sec = static_cast<time_t>(deadline / 1'000'000'000ULL);
-    ts.tv_nsec = static_cast<long>(deadline % 1'000'000'000ULL);
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-      if (g_stop) return done;
-    }
-    const long double elapsed = static_cast<long double>(NowNs(CLOCK_MONOTONIC) - start_ns_);
-    const uint64_t due = static_cast<uint64_t>(elapsed * rate_ / 1e9L) + 1;
-    return due > done ? due : done + 1;
-  }
-
- private:
-  uint64_t OffsetNs(uint64_t i) const {
-    return static_cast<uint64_t>(static_cast<long double>(i) * 1e9L / rate_);
-  }
-
-  long double rate_;
-  uint64_t start_ns_;
-};
 
 enum class WriteResult { kOk, kClosed };
 
@@ -327,7 +367,7 @@ bool GenerateJson(const Options& o, JsonOutputs& outputs, JsonTally& tally) {
   gen_options.docker_prefix = o.docker_prefix;
   FlowGenerator gen(gen_options);
   const uint64_t total = o.count == 0 ? UINT64_MAX : o.count;
-  Pacer pacer(o.rate > 0 ? o.rate : 1.0);
+  Pacer pacer(o.rate > 0 ? o.rate : 1.0, &g_stop);
 
   while (tally.lines < total && !g_stop) {
     const uint64_t burst_end = NextBurstEnd(o, pacer, tally.lines, total);
@@ -352,120 +392,12 @@ int RunJson(const Options& o) {
   return kExitOk;
 }
 
-struct HostPort {
-  std::string host;
-  std::string port;
-};
-
-// HOST:PORT or [IPV6]:PORT; a usage error (exit 2) otherwise.
-HostPort ParseHostPort(const std::string& target) {
-  HostPort hp;
-  if (!target.empty() && target.front() == '[') {
-    const size_t close_bracket = target.find(']');
-    if (close_bracket == std::string::npos || close_bracket + 1 >= target.size() ||
-        target[close_bracket + 1] != ':') {
-      BadValue("netflow-v5", target, "HOST:PORT");
-    }
-    hp.host = target.substr(1, close_bracket - 1);
-    hp.port = target.substr(close_bracket + 2);
-  } else {
-    const size_t colon = target.rfind(':');
-    if (colon == std::string::npos) BadValue("netflow-v5", target, "HOST:PORT");
-    hp.host = target.substr(0, colon);
-    hp.port = target.substr(colon + 1);
-  }
-  uint64_t port_number = 0;
-  if (hp.host.empty() || !absl::SimpleAtoi(nf2::Av(hp.port), &port_number) || port_number == 0 ||
-      port_number > 65535) {
-    BadValue("netflow-v5", target, "HOST:PORT with a port 1..65535");
-  }
-  return hp;
-}
-
-using AddrInfoPtr = std::unique_ptr<addrinfo, decltype(&freeaddrinfo)>;
-
-// The collector's address; nullptr (after saying why) when it does not resolve.
-AddrInfoPtr ResolveCollector(const HostPort& hp) {
-  addrinfo hints = {};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_DGRAM;
-  addrinfo* res = nullptr;
-  if (const int rc = getaddrinfo(hp.host.c_str(), hp.port.c_str(), &hints, &res); rc != 0) {
-    std::fprintf(stderr, "flowgen: cannot resolve %s: %s\n", hp.host.c_str(), gai_strerror(rc));
-    return {nullptr, &freeaddrinfo};
-  }
-  return {res, &freeaddrinfo};
-}
-
-// Sends one packet, retrying while the kernel is short of buffers or an
-// earlier datagram drew an ICMP refusal (the collector may start later).
-// False (after saying why) on any other error.
-bool SendPacket(int fd, const uint8_t* packet, size_t size, const addrinfo& to,
-                const std::string& target) {
-  for (;;) {
-    if (sendto(fd, packet, size, 0, to.ai_addr, to.ai_addrlen) >= 0) return true;
-    if (errno == EINTR || errno == ECONNREFUSED) continue;
-    if (errno == ENOBUFS || errno == EAGAIN) {
-      const timespec pause = {0, 100'000};
-      nanosleep(&pause, nullptr);
-      continue;
-    }
-    std::fprintf(stderr, "flowgen: sendto %s: %s\n", target.c_str(), std::strerror(errno));
-    return false;
-  }
-}
-
-// The next packet, stamped with the exporter's uptime and the wall clock now.
-size_t BuildStampedPacket(NetflowV5Generator& gen, uint8_t* packet, uint64_t start_ns) {
-  constexpr uint64_t kBaseUptimeMs = 3'600'000;  // the exporter has been up for an hour
-  const uint64_t uptime_ms = kBaseUptimeMs + (NowNs(CLOCK_MONOTONIC) - start_ns) / 1'000'000;
-  const uint64_t now_ns = NowNs(CLOCK_REALTIME);
-  return gen.BuildPacket(packet, static_cast<uint32_t>(uptime_ms),
-                         static_cast<uint32_t>(now_ns / 1'000'000'000ULL),
-                         static_cast<uint32_t>(now_ns % 1'000'000'000ULL));
-}
-
-int RunNetflowV5(const Options& o) {
-  const std::string& target = o.netflow_v5;
-  const HostPort hp = ParseHostPort(target);
-  const AddrInfoPtr res = ResolveCollector(hp);
-  if (!res) return kExitFailure;
-  const int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
-  if (fd < 0) {
-    std::fprintf(stderr, "flowgen: socket: %s\n", std::strerror(errno));
-    return kExitFailure;
-  }
-
-  NetflowV5Generator gen(o.seed, o.flows);
-  uint8_t packet[NetflowV5Generator::kMaxPacketBytes];
-  const uint64_t start_ns = NowNs(CLOCK_MONOTONIC);
-  const uint64_t total = o.count == 0 ? UINT64_MAX : o.count;
-  Pacer pacer(o.rate > 0 ? o.rate : 1.0);
-  uint64_t packets = 0;
-
-  while (packets < total && !g_stop) {
-    const uint64_t burst_end = NextBurstEnd(o, pacer, packets, total);
-    while (packets < burst_end && !g_stop) {
-      const size_t size = BuildStampedPacket(gen, packet, start_ns);
-      if (!SendPacket(fd, packet, size, *res, target)) {
-        close(fd);
-        return kExitFailure;
-      }
-      ++packets;
-    }
-  }
-  close(fd);
-  std::fprintf(stderr, "flowgen: packets=%" PRIu64 " flows=%" PRIu64 "\n", packets,
-               packets * static_cast<uint64_t>(o.flows));
-  return kExitOk;
-}
-
 }  // namespace
 }  // namespace nf2::flowgen
 
 int main(int argc, char** argv) {
   const nf2::flowgen::Options options = nf2::flowgen::ParseArgs(argc, argv);
   nf2::flowgen::InstallSignalHandlers();
-  return options.netflow_v5.empty() ? nf2::flowgen::RunJson(options)
-                                    : nf2::flowgen::RunNetflowV5(options);
+  if (options.udp.target.empty()) return nf2::flowgen::RunJson(options);
+  return nf2::flowgen::RunUdpExport(options.udp, &nf2::flowgen::g_stop);
 }

@@ -1,26 +1,9 @@
 #include "netflow_v5.h"
 
+#include "wire.h"
+
 namespace nf2::flowgen {
 namespace {
-
-inline uint8_t* Put8(uint8_t* p, uint32_t v) {
-  *p = static_cast<uint8_t>(v);
-  return p + 1;
-}
-
-inline uint8_t* Put16(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-  return p + 2;
-}
-
-inline uint8_t* Put32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-  return p + 4;
-}
 
 constexpr uint16_t kServicePorts[] = {443, 80, 53, 22, 123, 8080, 25, 3306};
 
@@ -54,7 +37,7 @@ Ports PickPorts(Rng& rng, uint32_t proto) {
 
 // One 48-byte flow record; the draws from `rng` keep their order, so a seed
 // always gives the same packets.
-uint8_t* WriteRecord(uint8_t* p, Rng& rng, uint32_t sys_uptime_ms) {
+uint8_t* WriteRecord(uint8_t* p, Rng& rng, uint32_t sys_uptime_ms, ExportedFlow* flow) {
   const uint64_t a = rng.Next();
   const uint64_t b = rng.Next();
   auto src = static_cast<uint32_t>(a);
@@ -68,11 +51,28 @@ uint8_t* WriteRecord(uint8_t* p, Rng& rng, uint32_t sys_uptime_ms) {
   const uint32_t first = sys_uptime_ms > age ? sys_uptime_ms - age : 0;
   const uint32_t last = first + static_cast<uint32_t>(rng.Below(sys_uptime_ms - first + 1));
 
+  const auto input = static_cast<uint32_t>(rng.Below(64));
+  const auto output = static_cast<uint32_t>(rng.Below(64));
+  *flow = {false,
+           {},
+           {},
+           static_cast<uint16_t>(ports.src),
+           static_cast<uint16_t>(ports.dst),
+           static_cast<uint8_t>(proto),
+           octets,
+           packets,
+           input,
+           output,
+           first,
+           last};
+  Put32(flow->src.data(), src);
+  Put32(flow->dst.data(), dst);
+
   p = Put32(p, src);
   p = Put32(p, dst);
-  p = Put32(p, static_cast<uint32_t>(b >> 32));        // nexthop
-  p = Put16(p, static_cast<uint32_t>(rng.Below(64)));  // input
-  p = Put16(p, static_cast<uint32_t>(rng.Below(64)));  // output
+  p = Put32(p, static_cast<uint32_t>(b >> 32));  // nexthop
+  p = Put16(p, input);
+  p = Put16(p, output);
   p = Put32(p, packets);
   p = Put32(p, octets);
   p = Put32(p, first);
@@ -101,7 +101,7 @@ NetflowV5Generator::NetflowV5Generator(uint64_t seed, int flows_per_packet)
       engine_id_(static_cast<uint8_t>(rng_.Below(256))) {}
 
 size_t NetflowV5Generator::BuildPacket(uint8_t* out, uint32_t sys_uptime_ms, uint32_t unix_secs,
-                                       uint32_t unix_nsecs) {
+                                       uint32_t unix_nsecs, std::string* expected) {
   uint8_t* p = out;
   p = Put16(p, 5);
   p = Put16(p, static_cast<uint32_t>(flows_));
@@ -113,7 +113,13 @@ size_t NetflowV5Generator::BuildPacket(uint8_t* out, uint32_t sys_uptime_ms, uin
   p = Put8(p, engine_id_);
   p = Put16(p, 0);  // sampling: mode 0, interval 0 (unsampled)
   flow_sequence_ += static_cast<uint32_t>(flows_);
-  for (int i = 0; i < flows_; ++i) p = WriteRecord(p, rng_, sys_uptime_ms);
+  const uint64_t export_ns = uint64_t{unix_secs} * 1'000'000'000ULL + unix_nsecs;
+  for (int i = 0; i < flows_; ++i) {
+    ExportedFlow flow;
+    p = WriteRecord(p, rng_, sys_uptime_ms, &flow);
+    if (expected)
+      AppendExpected(flow, UptimeToUnixSeconds(export_ns, sys_uptime_ms, flow.first_ms), expected);
+  }
   return static_cast<size_t>(p - out);
 }
 

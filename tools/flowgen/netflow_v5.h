@@ -5,7 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
+#include "exported_flow.h"
 #include "stages/sources/flow_generator.h"
 
 namespace nf2::flowgen {
@@ -21,8 +23,10 @@ class NetflowV5Generator {
   NetflowV5Generator(uint64_t seed, int flows_per_packet);
 
   // Writes the next export packet at `out` (kMaxPacketBytes room) and returns its size.
-  // sys_uptime_ms is the exporter's uptime; unix_secs/unix_nsecs the export time.
-  size_t BuildPacket(uint8_t* out, uint32_t sys_uptime_ms, uint32_t unix_secs, uint32_t unix_nsecs);
+  // sys_uptime_ms is the exporter's uptime; unix_secs/unix_nsecs the export time. With
+  // `expected`, the flows.v1 record of each flow is appended to it.
+  size_t BuildPacket(uint8_t* out, uint32_t sys_uptime_ms, uint32_t unix_secs, uint32_t unix_nsecs,
+                     std::string* expected = nullptr);
 
  private:
   Rng rng_;

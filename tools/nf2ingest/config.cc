@@ -21,6 +21,7 @@
 #include "pipeline/status_macros.h"
 #include "stages/flows/flow_record_json.h"
 #include "stages/sinks/http/spool.h"
+#include "stages/sources/udp/listen_address.h"
 #include "tools/nf2ingest/cpu_budget.h"
 
 namespace nf2 {
@@ -43,6 +44,7 @@ struct Draft {
   absl::Duration retry_after_max;  // zero: RETRY_MAX
   KafkaSourceOptions kafka;        // used with --kafka-brokers
   std::string kafka_options;       // --kafka-option texts, '\n' between flags
+  int udp_sockets = 0;             // 0: one per parser thread
 };
 
 // One thread per pool per CPU this process may use (affinity and cgroup
@@ -241,6 +243,20 @@ std::vector<Setting> KafkaRows(Draft* d) {
   };
 }
 
+// LISTEN: netflow://HOST:PORT URLs, comma-separated (repeated flags are
+// joined by newlines).
+absl::Status ParseListen(const Setting& s, std::string_view text, std::vector<ListenAddress>* out) {
+  out->clear();
+  for (absl::string_view piece :
+       absl::StrSplit(Av(text), absl::ByAnyChar(",\n"), absl::SkipWhitespace())) {
+    const std::string_view item = Sv(absl::StripAsciiWhitespace(piece));
+    absl::StatusOr<ListenAddress> address = ParseListenUrl(item);
+    if (!address.ok()) return BadSetting(s, item, Sv(address.status().message()));
+    out->push_back(*std::move(address));
+  }
+  return absl::OkStatus();
+}
+
 // The rows, in the order they are parsed and listed in --help. Fields are
 // pointers into `d`.
 SettingsTable CoreRows(Draft* d) {
@@ -366,6 +382,24 @@ SettingsTable CoreRows(Draft* d) {
        "like tail -F: at the end of each input file wait for more, follow rotation (rename or "
        "copytruncate), wait for files that do not exist yet; runs until a stop signal",
        BoolInto(&p.source.follow), FlagValue::kOptional},
+      {"listen", "LISTEN", "URL", "",
+       "receive NetFlow v5/v9/IPFIX over UDP at netflow://HOST:PORT instead of reading input "
+       "(repeatable; the variable takes a comma-separated list; IPv6 as netflow://[::]:2055; "
+       "port 0: any free port, logged at start)",
+       [&c](const Setting& s, std::string_view t) { return ParseListen(s, t, &c.udp.listen); },
+       FlagValue::kRequired, /*repeatable=*/true},
+      {"udp-sockets", "UDP_SOCKETS", "N", "",
+       "with --listen: sockets (and reader threads) per address, bound with SO_REUSEPORT so the "
+       "kernel spreads exporters over them (default: --parser-threads)",
+       IntInto(&d->udp_sockets, 1, 64)},
+      {"udp-rcvbuf", "UDP_RCVBUF", "BYTES", "33554432",
+       "with --listen: receive buffer per socket, where bursts wait; the kernel caps it at "
+       "net.core.rmem_max unless nf2ingest may exceed that (CAP_NET_ADMIN)",
+       IntInto(&c.udp.rcvbuf_bytes, 4096, 1 << 30)},
+      {"templates-file", "TEMPLATES_FILE", "FILE", "",
+       "with --listen: keep NetFlow v9/IPFIX templates in this file (loaded at start, rewritten "
+       "atomically when they change and at exit), so a restart decodes data at once",
+       StringInto(&c.templates_path)},
       {"stats-interval", "STATS_INTERVAL", "SECONDS", "10",
        "seconds between live stats lines (a progress line on a terminal); 0 = off, else at "
        "least 0.1",
@@ -649,6 +683,14 @@ absl::Status RefuseSecretKafkaFlags(const std::vector<std::string>& args) {
   return absl::OkStatus();
 }
 
+// The settings that only mean something with --listen.
+absl::Status RefuseUdpSettingsWithoutListen(const LoadedSettings& l) {
+  for (const char* name : {"udp-sockets", "udp-rcvbuf", "templates-file"}) {
+    if (l.Given(name)) return l.Invalid(name, "only applies with --listen / LISTEN");
+  }
+  return absl::OkStatus();
+}
+
 // Kafka is an input of its own: no files, generator, replay or file-only
 // settings with it.
 absl::Status RefuseWithKafka(const LoadedSettings& l, const Draft& d,
@@ -667,6 +709,23 @@ absl::Status RefuseWithKafka(const LoadedSettings& l, const Draft& d,
       return l.Invalid("kafka-brokers",
                        absl::StrCat("cannot be combined with --", name, " (Kafka is the input)"));
     }
+  }
+  return absl::OkStatus();
+}
+
+// A templates file is rewritten beside itself: its directory must take new files.
+absl::Status CheckTemplatesFile(const LoadedSettings& l, const std::string& path) {
+  if (path.empty()) return absl::OkStatus();
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  if (access(dir.c_str(), W_OK | X_OK) != 0) {
+    return l.Invalid("templates-file", absl::StrCat("cannot write files in ", dir));
+  }
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    return l.Invalid("templates-file", "not a regular file");
   }
   return absl::OkStatus();
 }
@@ -694,11 +753,36 @@ absl::Status ValidateKafka(const LoadedSettings& l, Draft* d,
   return absl::OkStatus();
 }
 
-// Which input: files, the replay store, the generator or Kafka.
+// --listen: UDP instead of every other input.
+absl::Status ValidateListen(const LoadedSettings& l, const Draft& d, Config* cfg) {
+  UdpSourceOptions& udp = cfg->udp;
+  if (udp.listen.empty()) return RefuseUdpSettingsWithoutListen(l);
+  const PipelineOptions& p = cfg->pipeline;
+  const std::pair<bool, const char*> excluded[] = {
+      {!l.positional.empty(), "reads no input files: do not name inputs"},
+      {d.generate_rate > 0, "cannot be combined with --generate"},
+      {p.source.follow, "cannot be combined with --follow"},
+      {!cfg->checkpoint_path.empty(), "cannot be combined with --checkpoint-file"},
+      {!cfg->replay_dir.empty(), "cannot be combined with --replay"},
+      {p.kafka.has_value(), "cannot be combined with --kafka-brokers"}};
+  for (const auto& [set, why] : excluded) {
+    if (set) return l.Invalid("listen", why);
+  }
+  udp.sockets_per_address = d.udp_sockets > 0 ? d.udp_sockets : p.parser_threads;
+  udp.chunk_bytes = p.source.chunk_bytes;
+  return CheckTemplatesFile(l, cfg->templates_path);
+}
+
+// Which input: files, the replay store, the generator, Kafka or UDP.
 absl::Status ValidateInputs(const LoadedSettings& l, const Draft& d, Config* cfg,
                             std::vector<std::string> inputs) {
   PipelineOptions& p = cfg->pipeline;
+  RETURN_IF_ERROR(ValidateListen(l, d, cfg));
   if (p.kafka) return absl::OkStatus();
+  if (!cfg->udp.listen.empty()) {
+    p.source.inputs.clear();
+    return absl::OkStatus();
+  }
   if (inputs.empty()) inputs.emplace_back("-");
   if (!cfg->replay_dir.empty()) {
     if (inputs.size() != 1 || inputs[0] != "-") {
@@ -753,9 +837,11 @@ std::string HelpText() {
   Draft unused;
   return SettingsHelp(
       Table(&unused),
-      "nf2ingest: goflow2 JSON lines -> flows.v1 -> batched POST {API}/v1/ingest\n\n"
+      "nf2ingest: goflow2 JSON lines or NetFlow/IPFIX -> flows.v1 -> batched POST "
+      "{API}/v1/ingest\n\n"
       "usage: nf2ingest [flags] [INPUT...]\n"
       "       nf2ingest [flags] --kafka-brokers HOST:PORT[,...]\n"
+      "       nf2ingest [flags] --listen netflow://HOST:PORT [--listen ...]\n"
       "  INPUT  files or FIFOs to read in turn (with --follow: side by side); '-' or none means "
       "stdin\n\n"
       "Every flag can also be set by its environment variable; flags win.\n"

@@ -13,6 +13,7 @@
 #include "pipeline/log.h"
 #include "pipeline/settings.h"
 #include "stages/ingest/ingest_pipeline.h"
+#include "stages/sources/udp/udp_source.h"
 #include "tools/nf2ingest/ramp.h"
 
 namespace nf2 {
@@ -27,6 +28,9 @@ struct Config {
   std::string dead_letter_dir;  // empty: rejected batches are only logged
   std::string replay_dir;       // --replay: send this store and exit
   std::string checkpoint_path;  // --checkpoint-file (empty: none)
+  // --listen: NetFlow/IPFIX over UDP instead of input files (empty: none).
+  UdpSourceOptions udp;
+  std::string templates_path;  // --templates-file (empty: none)
   // Operating it.
   absl::Duration stats_interval = absl::Seconds(10);  // 0: no live view
   std::string metrics_host;                           // empty: no metrics endpoint

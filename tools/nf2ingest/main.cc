@@ -40,6 +40,7 @@
 #include "tools/nf2ingest/load_report.h"
 #include "tools/nf2ingest/load_timeline.h"
 #include "tools/nf2ingest/metrics_server.h"
+#include "tools/nf2ingest/netflow_collector.h"
 
 namespace nf2 {
 namespace {
@@ -181,9 +182,9 @@ const char* HttpVersionLabel(HttpVersion v) {
   return v == HttpVersion::kHttp11 ? "1.1" : v == HttpVersion::kHttp2 ? "2" : "auto";
 }
 
-// What is read: the generator, Kafka (option keys only: values may be
-// secrets) or the input files.
-std::string InputDescription(const PipelineOptions& p) {
+// Where records come from, for the start line.
+std::string InputLabel(const Config& cfg) {
+  const PipelineOptions& p = cfg.pipeline;
   if (p.generator) {
     return absl::StrCat(" generate=", p.generator->rate,
                         "/s duration=", absl::FormatDuration(p.generator->duration));
@@ -195,6 +196,11 @@ std::string InputDescription(const PipelineOptions& p) {
     return absl::StrCat(" kafka=", k.brokers, " topic=", k.topic, " group=", k.group,
                         " format=", k.format == ChunkFormat::kJsonLines ? "json" : "protobuf",
                         keys.empty() ? "" : " kafka_options=", keys);
+  }
+  if (!cfg.udp.listen.empty()) {
+    std::vector<std::string> urls;
+    for (const ListenAddress& a : cfg.udp.listen) urls.push_back("netflow://" + a.ToString());
+    return absl::StrCat(" listen=", absl::StrJoin(urls, ","));
   }
   return absl::StrCat(" inputs=", absl::StrJoin(p.source.inputs, ","));
 }
@@ -212,7 +218,7 @@ void LogStart(const Config& cfg) {
           ? ""
           : absl::StrCat(" proxy=", UrlWithoutUserinfo(p.sender.connection.proxy)),
       " threads=", p.parser_threads, "/", p.mapper_threads, "/", p.assembler_threads,
-      InputDescription(p)));
+      InputLabel(cfg)));
 }
 
 struct Stores {
@@ -493,6 +499,12 @@ int Run(Config& cfg, StopControl* stop) {
   if (!stores) return ExitCode({.bad_config = true});
   std::unique_ptr<Checkpointer> checkpointer;
   if (!OpenCheckpoint(cfg, &checkpointer)) return ExitCode({.bad_config = true});
+  std::unique_ptr<NetflowCollector> netflow;
+  if (!cfg.udp.listen.empty()) {
+    netflow = NetflowCollector::Open(cfg);
+    if (!netflow) return ExitCode({.bad_config = true});
+    netflow->Attach(&cfg.pipeline);
+  }
   MetricsRegistry& registry = MetricsRegistry::Global();
   cfg.pipeline.metrics = &registry;
   pipeline::Outcomes outcomes;
@@ -512,8 +524,13 @@ int Run(Config& cfg, StopControl* stop) {
   const std::unique_ptr<TimelineRecorder> timeline = StartTimeline(cfg, registry, &ramp);
   ramp = SetUpRamp(cfg, registry, timeline.get());
   if (checkpointer) checkpointer->Start();
+  if (netflow) netflow->Start(&registry);
   const PipelineRun run = RunPipeline(cfg, &outcomes, registry, stop);
   if (checkpointer) checkpointer->Finish();  // the sender is done: the final offsets
+  if (netflow) {
+    netflow->Finish();  // the templates as the last datagram left them
+    LogAlways(netflow->SummaryLine(run.stats.datagrams));
+  }
   const OutcomeSnapshot snapshot = outcomes.Snapshot();
   if (timeline) timeline->Stop();
   if (cfg.pipeline.generator) {

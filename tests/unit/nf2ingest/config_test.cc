@@ -725,5 +725,52 @@ TEST(ConfigKafkaTest, KafkaExcludesOtherInputsAndNeedsBrokers) {
   EXPECT_THAT(ErrorOf({}, {"--kafka-option", "a=b"}), HasSubstr("needs --kafka-brokers"));
 }
 
+TEST(ConfigTest, ListenTakesRepeatedFlagsOrAListAndBothAddressFamilies) {
+  auto cfg = Load({}, {"--listen", "netflow://0.0.0.0:2055", "--listen=netflow://[::1]:9995"});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  ASSERT_EQ(cfg->udp.listen.size(), 2u);
+  EXPECT_EQ(cfg->udp.listen[0].ToString(), "0.0.0.0:2055");
+  EXPECT_EQ(cfg->udp.listen[1].ToString(), "[::1]:9995");
+  EXPECT_TRUE(cfg->pipeline.source.inputs.empty());
+  EXPECT_EQ(cfg->udp.sockets_per_address, cfg->pipeline.parser_threads);
+  EXPECT_EQ(cfg->udp.rcvbuf_bytes, 32 << 20);
+
+  cfg = Load({{"LISTEN", "netflow://127.0.0.1:1, netflow://localhost:2"},
+              {"UDP_SOCKETS", "3"},
+              {"UDP_RCVBUF", "1048576"}});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  ASSERT_EQ(cfg->udp.listen.size(), 2u);
+  EXPECT_EQ(cfg->udp.listen[1].host, "localhost");
+  EXPECT_EQ(cfg->udp.sockets_per_address, 3);
+  EXPECT_EQ(cfg->udp.rcvbuf_bytes, 1 << 20);
+}
+
+TEST(ConfigTest, BadListenUrlsFailNamingListen) {
+  for (const char* url :
+       {"udp://1.2.3.4:2055", "netflow://1.2.3.4", "netflow://:2055", "netflow://1.2.3.4:65536",
+        "netflow://1.2.3.4:-1", "netflow://::1:2055", "netflow://[::1]2055"}) {
+    EXPECT_THAT(ErrorOf({}, {"--listen", url}), HasSubstr("--listen / LISTEN")) << url;
+  }
+}
+
+TEST(ConfigTest, ListenExcludesEveryOtherInput) {
+  const std::string listen = "--listen=netflow://127.0.0.1:2055";
+  EXPECT_THAT(ErrorOf({}, {listen, "flows.jsonl"}), HasSubstr("do not name inputs"));
+  EXPECT_THAT(ErrorOf({}, {listen, "--generate=1000"}), HasSubstr("--generate"));
+  EXPECT_THAT(ErrorOf({}, {listen, "--follow"}), HasSubstr("--follow"));
+  EXPECT_THAT(ErrorOf({}, {listen, "--checkpoint-file=/tmp/cp"}), HasSubstr("--checkpoint-file"));
+  EXPECT_THAT(ErrorOf({}, {listen, "--replay=/tmp"}), HasSubstr("--replay"));
+  EXPECT_THAT(ErrorOf({{"KAFKA_BROKERS", "k:1"}}, {listen}), HasSubstr("--kafka-brokers"));
+}
+
+TEST(ConfigTest, UdpSettingsNeedListen) {
+  EXPECT_THAT(ErrorOf({}, {"--udp-sockets=2"}), HasSubstr("only applies with --listen"));
+  EXPECT_THAT(ErrorOf({{"UDP_RCVBUF", "65536"}}), HasSubstr("UDP_RCVBUF"));
+  EXPECT_THAT(ErrorOf({}, {"--templates-file=/tmp/t"}), HasSubstr("--templates-file"));
+  EXPECT_THAT(ErrorOf({}, {"--listen=netflow://127.0.0.1:2055",
+                           "--templates-file=/nonexistent-dir/templates"}),
+              HasSubstr("cannot write files in /nonexistent-dir"));
+}
+
 }  // namespace
 }  // namespace nf2

@@ -28,6 +28,7 @@ struct Demo {
   bool on = false;
   bool quiet = false;
   Color color = Color::kRed;
+  std::string list;
 };
 
 SettingsTable Table(Demo* d) {
@@ -43,6 +44,8 @@ SettingsTable Table(Demo* d) {
       {"quiet", "", "", "", "a switch", BoolInto(&d->quiet), FlagValue::kNone},
       {"color", "COLOR", "NAME", "red", "red or blue",
        ChoiceInto(&d->color, {{"red", Color::kRed}, {"blue", Color::kBlue}})},
+      {"item", "ITEMS", "TEXT", "", "repeatable", StringInto(&d->list), FlagValue::kRequired,
+       /*repeatable=*/true},
   };
 }
 
@@ -100,6 +103,17 @@ TEST(SettingsTest, DefaultsThenEnvironmentThenFlags) {
   // A bad variable overridden by a flag is never parsed.
   l = Load({{"COUNT", "junk"}}, {"--count=2"});
   ASSERT_TRUE(l.result.ok()) << l.result.status();
+  EXPECT_EQ(l.demo.count, 2);
+}
+
+TEST(SettingsTest, ARepeatableFlagCollectsEveryOccurrenceAndReplacesTheVariable) {
+  Loaded l = Load({{"ITEMS", "x,y"}}, {});
+  ASSERT_TRUE(l.result.ok()) << l.result.status();
+  EXPECT_EQ(l.demo.list, "x,y");
+  l = Load({{"ITEMS", "x,y"}}, {"--item=a", "--item", "b", "--count=2", "--item=c"});
+  ASSERT_TRUE(l.result.ok()) << l.result.status();
+  EXPECT_EQ(l.demo.list, "a\nb\nc");  // one occurrence per line
+  // Any other flag given twice: the last one wins.
   EXPECT_EQ(l.demo.count, 2);
 }
 
