@@ -2,7 +2,7 @@
 # Hardening checks, run by .ci/run after the README's test command:
 #   1. ASan + UBSan build (gcc): the unit and integration tests.
 #   2. TSan build (gcc): the concurrency tests (ctest label `tsan`:
-#      pipeline_test, ack_tracker_test and sender_test), a few times each.
+#      pipeline, ack tracker, HTTP sender, UDP source, NetFlow decoder state), a few times each.
 #   3. libFuzzer build (clang-14, ASan + UBSan): every target in tests/fuzz,
 #      run for a short while on a copy of its seed corpus (tests/fuzz/corpus/).
 # Any failure, sanitizer report or fuzzer finding fails the script. Each build
@@ -142,10 +142,10 @@ if want tsan; then
   write_suppressions "$tsan_dir"
   # sender_test depends on ingest-sink (the server it runs), built too.
   cmake --build "$tsan_dir" -j"$jobs" --target pipeline_test ack_tracker_test sender_test \
-    udp_source_test
+    udp_source_test netflow_state_test
   done_step
 
-  header "TSan: pipeline_test, ack_tracker_test and sender_test (x$tsan_repeat)"
+  header "TSan: the tests labelled tsan (x$tsan_repeat)"
   TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$tsan_dir/tsan.supp" \
     ctest --test-dir "$tsan_dir" -L tsan --output-on-failure -j"$jobs" --no-tests=error \
     --repeat until-fail:"$tsan_repeat"
