@@ -233,9 +233,12 @@ void NetflowCollector::AddExporterSeries(const std::string& exporter) {
        [](const netflow::ExporterStats& e) { return e.datagrams; }, 1},
       {"nf2ingest_netflow_exporter_flows_total", "Flow records per exporter.", "counter",
        [](const netflow::ExporterStats& e) { return e.flows; }, 1},
-      {"nf2ingest_netflow_exporter_sequence_gaps_total",
-       "Sequence number jumps per exporter (export packets lost on the way).", "counter",
-       SequenceGaps, 1},
+      // A gauge, not a counter: a datagram that arrives late (two parser
+      // threads may decode one exporter out of order) fills its gap again.
+      {"nf2ingest_netflow_exporter_sequence_gaps",
+       "Sequence number jumps per exporter not filled by late datagrams (export packets lost "
+       "on the way).",
+       "gauge", SequenceGaps, 1},
       {"nf2ingest_netflow_exporter_last_seen_seconds",
        "When the exporter's last datagram arrived (Unix seconds).", "gauge",
        [](const netflow::ExporterStats& e) { return e.last_seen_unix_ns; }, 1e-9},
