@@ -1,8 +1,9 @@
 #include "stages/goflow2/flow_message.h"
 
-#include <array>
 #include <cstring>
 #include <limits>
+
+#include "stages/flows/ip_text.h"
 
 namespace nf2 {
 namespace {
@@ -210,88 +211,6 @@ std::string_view ReadField(uint64_t tag, const Byte** p, const Byte* end, FlowMe
   }
 }
 
-// "0".."255" as up to three digits and a length, so that an IPv4 address
-// is four table copies instead of divisions.
-struct DecimalByte {
-  char digits[3];
-  uint8_t size;
-};
-constexpr std::array<DecimalByte, 256> MakeDecimalBytes() {
-  std::array<DecimalByte, 256> t{};
-  for (unsigned v = 0; v < 256; ++v) {
-    DecimalByte& d = t[v];
-    if (v >= 100) d.digits[d.size++] = static_cast<char>('0' + v / 100);
-    if (v >= 10) d.digits[d.size++] = static_cast<char>('0' + v / 10 % 10);
-    d.digits[d.size++] = static_cast<char>('0' + v % 10);
-  }
-  return t;
-}
-constexpr std::array<DecimalByte, 256> kDecimalBytes = MakeDecimalBytes();
-
-char* AppendDecimalByte(char* p, unsigned v) {
-  const DecimalByte& d = kDecimalBytes[v];
-  std::memcpy(p, d.digits, 3);  // the text has room: at most 45 of 46 bytes are used
-  return p + d.size;
-}
-
-char* AppendIpv4(char* p, const Byte* b) {
-  for (int i = 0; i < 4; ++i) {
-    if (i > 0) *p++ = '.';
-    p = AppendDecimalByte(p, b[i]);
-  }
-  return p;
-}
-
-// A 16-bit group in lowercase hex without leading zeros.
-char* AppendHexGroup(char* p, unsigned v) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  bool started = false;
-  for (int shift = 12; shift >= 0; shift -= 4) {
-    const unsigned digit = (v >> shift) & 0xf;
-    if (digit != 0 || started || shift == 0) {
-      *p++ = kHex[digit];
-      started = true;
-    }
-  }
-  return p;
-}
-
-bool IsIpv4Mapped(const Byte* b) {
-  static constexpr Byte kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  return std::memcmp(b, kPrefix, sizeof kPrefix) == 0;
-}
-
-// RFC 5952 as Go's netip.Addr.String: the longest run of two or more zero
-// groups (the first of equal runs) becomes "::"; no other embedded IPv4 form
-// than the mapped one.
-char* AppendIpv6(char* p, const Byte* b) {
-  if (IsIpv4Mapped(b)) {
-    static constexpr char kMappedPrefix[] = {':', ':', 'f', 'f', 'f', 'f', ':'};
-    std::memcpy(p, kMappedPrefix, sizeof kMappedPrefix);
-    return AppendIpv4(p + sizeof kMappedPrefix, b + 12);
-  }
-  unsigned groups[8];
-  for (int i = 0; i < 8; ++i) groups[i] = (static_cast<unsigned>(b[2 * i]) << 8) | b[2 * i + 1];
-  int zero_start = -1, zero_len = 1;
-  for (int i = 0; i < 8;) {
-    int j = i;
-    while (j < 8 && groups[j] == 0) ++j;
-    if (j - i > zero_len) zero_start = i, zero_len = j - i;
-    i = j == i ? i + 1 : j;
-  }
-  for (int i = 0; i < 8; ++i) {
-    if (i == zero_start) {
-      *p++ = ':';
-      *p++ = ':';
-      i += zero_len - 1;
-      continue;
-    }
-    if (i > 0 && p[-1] != ':') *p++ = ':';  // none right after "::"
-    p = AppendHexGroup(p, groups[i]);
-  }
-  return p;
-}
-
 bool IsMappedType(uint32_t type) { return type >= 2 && type <= 4; }  // NETFLOW_V5, _V9, IPFIX
 
 }  // namespace
@@ -307,21 +226,6 @@ std::string_view DecodeFlowMessageFields(std::string_view message, FlowMessageFi
     if (!error.empty()) return error;
   }
   return {};
-}
-
-bool FormatIpBytes(std::string_view bytes, IpText* out) {
-  const Byte* b = reinterpret_cast<const Byte*>(bytes.data());
-  char* const start = out->text;
-  char* end = nullptr;
-  if (bytes.size() == 4) {
-    end = AppendIpv4(start, b);
-  } else if (bytes.size() == 16) {
-    end = AppendIpv6(start, b);
-  } else {
-    return false;
-  }
-  out->size = static_cast<uint8_t>(end - start);
-  return true;
 }
 
 // The checks in the order RecordBuilder::Finish makes them, with its reasons,

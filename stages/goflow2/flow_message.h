@@ -53,11 +53,6 @@ ParseResult MapFlowMessage(const FlowMessageFields& fields, FlowRecord* out);
 // Both steps: one FlowMessage's bytes to a verdict and record.
 ParseResult DecodeFlowMessage(std::string_view message, FlowRecord* out);
 
-// Address bytes as goflow2's JSON prints them (Go netip): 4 bytes dotted
-// IPv4, 16 bytes RFC 5952 IPv6, IPv4-mapped as ::ffff:a.b.c.d. False, and
-// `out` untouched, for any other length.
-bool FormatIpBytes(std::string_view bytes, IpText* out);
-
 // --- Kafka message values in a LineChunk (ChunkFormat::kDelimitedProtobuf) --
 //
 // The chunk's bytes are a sequence of { uint32 little-endian size; value },

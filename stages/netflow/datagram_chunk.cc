@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "stages/netflow/ip_format.h"
+#include "stages/flows/ip_text.h"
 
 namespace nf2::netflow {
 
@@ -25,7 +25,11 @@ bool Exporter::is_ipv4() const {
 
 std::string Exporter::AddressText() const {
   IpText text;
-  FormatIpv6(addr.data(), &text);
+  if (is_ipv4()) {
+    FormatIpv4(addr.data() + 12, &text);
+  } else {
+    FormatIpv6(addr.data(), &text);
+  }
   return std::string(text.view());
 }
 

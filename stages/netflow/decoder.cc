@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "stages/netflow/decoder_state.h"
-#include "stages/netflow/ip_format.h"
+#include "stages/flows/ip_text.h"
 #include "stages/netflow/wire.h"
 
 namespace nf2::netflow {

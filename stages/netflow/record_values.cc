@@ -1,6 +1,6 @@
 #include "stages/netflow/record_values.h"
 
-#include "stages/netflow/ip_format.h"
+#include "stages/flows/ip_text.h"
 #include "stages/netflow/wire.h"
 
 namespace nf2::netflow {

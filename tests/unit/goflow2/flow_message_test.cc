@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "stages/flows/ip_text.h"
 #include "rapidjson/document.h"
 #include "stages/flows/flow_record.h"
 #include "stages/flows/flow_record_json.h"

@@ -8,7 +8,7 @@
 #include "stages/flows/chunks.h"
 #include "stages/ingest/chunk_stages.h"
 #include "stages/netflow/datagram_chunk.h"
-#include "stages/netflow/ip_format.h"
+#include "stages/flows/ip_text.h"
 #include "tests/unit/netflow/netflow_test_util.h"
 
 namespace nf2::netflow {
@@ -230,7 +230,7 @@ std::string V6Text(std::initializer_list<uint16_t> groups) {
   return std::string(t.view());
 }
 
-TEST(IpFormat, Ipv6FollowsRfc5952AndGo) {
+TEST(IpText, Ipv6FollowsRfc5952AndGo) {
   EXPECT_EQ(V6Text({0, 0, 0, 0, 0, 0, 0, 0}), "::");
   EXPECT_EQ(V6Text({0, 0, 0, 0, 0, 0, 0, 1}), "::1");
   EXPECT_EQ(V6Text({1, 0, 0, 0, 0, 0, 0, 0}), "1::");
@@ -241,11 +241,11 @@ TEST(IpFormat, Ipv6FollowsRfc5952AndGo) {
   EXPECT_EQ(V6Text({0xFE80, 0, 0, 0, 0xABCD, 0xEF, 0x1234, 0xffff}), "fe80::abcd:ef:1234:ffff");
   EXPECT_EQ(V6Text({0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff}),
             "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
-  EXPECT_EQ(V6Text({0, 0, 0, 0, 0, 0xffff, 0xC000, 0x0201}), "192.0.2.1");  // v4-mapped
+  EXPECT_EQ(V6Text({0, 0, 0, 0, 0, 0xffff, 0xC000, 0x0201}), "::ffff:192.0.2.1");  // as Go netip
   EXPECT_EQ(V6Text({0, 0, 0, 0, 0, 0, 0xC000, 0x0201}), "::c000:201");
 }
 
-TEST(IpFormat, Ipv4) {
+TEST(IpText, Ipv4) {
   const uint8_t b[4] = {0, 10, 100, 255};
   IpText t;
   FormatIpv4(b, &t);

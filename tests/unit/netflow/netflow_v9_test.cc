@@ -183,7 +183,7 @@ TEST(NetflowV9, RedefinedTemplateReplacesTheOldOne) {
   EXPECT_EQ(
       r.json,
       std::vector<std::string>{
-          R"({"ts":1700000000,"src_ip":"2001:db8::1","dst_ip":"10.0.0.1","src_port":0,"dst_port":0,"proto":0,"bytes":0,"packets":77})"});
+          R"({"ts":1700000000,"src_ip":"2001:db8::1","dst_ip":"::ffff:10.0.0.1","src_port":0,"dst_port":0,"proto":0,"bytes":0,"packets":77})"});
   EXPECT_EQ(decoder.Snapshot().templates_known, 1u);
 }
 

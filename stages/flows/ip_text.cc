@@ -1,9 +1,9 @@
-#include "stages/netflow/ip_format.h"
+#include "stages/flows/ip_text.h"
 
 #include <array>
 #include <cstring>
 
-namespace nf2::netflow {
+namespace nf2 {
 namespace {
 
 // Decimal text of every octet, so an address is four 4-byte copies (a quarter
@@ -69,29 +69,26 @@ void LongestZeroRun(const unsigned* groups, int* begin, int* len) {
   }
 }
 
-}  // namespace
-
-void FormatIpv4(const uint8_t* bytes, IpText* out) {
-  char* p = PutOctet(out->text, bytes[0]);
+char* PutIpv4(char* p, const uint8_t* bytes) {
+  p = PutOctet(p, bytes[0]);
   for (int i = 1; i < 4; ++i) {
     *p++ = '.';
     p = PutOctet(p, bytes[i]);
   }
-  *p = '\0';
-  out->size = static_cast<uint8_t>(p - out->text);
+  return p;
 }
 
-void FormatIpv6(const uint8_t* bytes, IpText* out) {
+char* PutIpv6(char* p, const uint8_t* bytes) {
   if (IsV4Mapped(bytes)) {
-    FormatIpv4(bytes + 12, out);
-    return;
+    static constexpr char kMappedPrefix[] = {':', ':', 'f', 'f', 'f', 'f', ':'};
+    std::memcpy(p, kMappedPrefix, sizeof kMappedPrefix);
+    return PutIpv4(p + sizeof kMappedPrefix, bytes + 12);
   }
   unsigned groups[8];
   for (int i = 0; i < 8; ++i) groups[i] = (unsigned{bytes[2 * i]} << 8) | bytes[2 * i + 1];
   int run_begin = 0;
   int run_len = 0;
   LongestZeroRun(groups, &run_begin, &run_len);
-  char* p = out->text;
   bool after_run = false;
   for (int i = 0; i < 8; ++i) {
     if (i == run_begin) {
@@ -105,8 +102,30 @@ void FormatIpv6(const uint8_t* bytes, IpText* out) {
     after_run = false;
     p = PutHexGroup(p, groups[i]);
   }
-  *p = '\0';
-  out->size = static_cast<uint8_t>(p - out->text);
+  return p;
 }
 
-}  // namespace nf2::netflow
+void Finish(char* end, IpText* out) {
+  *end = '\0';
+  out->size = static_cast<uint8_t>(end - out->text);
+}
+
+}  // namespace
+
+void FormatIpv4(const uint8_t* bytes, IpText* out) { Finish(PutIpv4(out->text, bytes), out); }
+
+void FormatIpv6(const uint8_t* bytes, IpText* out) { Finish(PutIpv6(out->text, bytes), out); }
+
+bool FormatIpBytes(std::string_view bytes, IpText* out) {
+  const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
+  if (bytes.size() == 4) {
+    FormatIpv4(b, out);
+  } else if (bytes.size() == 16) {
+    FormatIpv6(b, out);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace nf2
