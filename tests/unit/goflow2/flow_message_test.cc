@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "stages/flows/ip_text.h"
 #include "rapidjson/document.h"
 #include "stages/flows/flow_record.h"
 #include "stages/flows/flow_record_json.h"
+#include "stages/flows/ip_text.h"
 #include "stages/flows/proto_table.h"
 #include "stages/goflow2/line_parser.h"
 #include "stages/ingest/chunk_stages.h"

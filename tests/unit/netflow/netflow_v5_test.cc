@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "stages/flows/chunks.h"
+#include "stages/flows/ip_text.h"
 #include "stages/ingest/chunk_stages.h"
 #include "stages/netflow/datagram_chunk.h"
-#include "stages/flows/ip_text.h"
 #include "tests/unit/netflow/netflow_test_util.h"
 
 namespace nf2::netflow {
