@@ -837,7 +837,8 @@ std::string HelpText() {
   Draft unused;
   return SettingsHelp(
       Table(&unused),
-      "nf2ingest: goflow2 JSON lines, goflow2 on Kafka, or NetFlow/IPFIX -> flows.v1 -> batched POST "
+      "nf2ingest: goflow2 JSON lines, goflow2 on Kafka, or NetFlow/IPFIX -> flows.v1 -> batched "
+      "POST "
       "{API}/v1/ingest\n\n"
       "usage: nf2ingest [flags] [INPUT...]\n"
       "       nf2ingest [flags] --kafka-brokers HOST:PORT[,...]\n"
