@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <utility>
 
-#include "stages/netflow/decoder_state.h"
 #include "stages/flows/ip_text.h"
+#include "stages/netflow/decoder_state.h"
 #include "stages/netflow/wire.h"
 
 namespace nf2::netflow {

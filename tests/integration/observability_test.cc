@@ -296,8 +296,8 @@ TEST(ObservabilityTest, LoadTestWithoutInjectedLatencyIsFast) {
   const double fast_p50 = LoadTestP50Ms(fast);
   const double slow_p50 = LoadTestP50Ms(slow);
   EXPECT_GE(slow_p50, 150.0);
-  EXPECT_LT(fast_p50, slow_p50 - 75.0)
-      << "without injected latency p50=" << fast_p50 << " ms, with 150 ms p50=" << slow_p50 << " ms";
+  EXPECT_LT(fast_p50, slow_p50 - 75.0) << "without injected latency p50=" << fast_p50
+                                       << " ms, with 150 ms p50=" << slow_p50 << " ms";
 }
 
 // --ramp: steps at 1x, 2x, 3x ... the rate until one breaks a limit.
