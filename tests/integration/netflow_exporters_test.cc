@@ -584,9 +584,22 @@ TEST(NetflowExporters, ExportersSharingTemplateIdsAreKeptApartAndMetered) {
     return std::string("nf2ingest_netflow_exporter_") + name +
            "{exporter=\"127.0.0.1:" + std::to_string(47400 + i) + "\"}";
   };
+  // A scrape may land while an exporter's series are being added, one by
+  // one: wait until every exporter has every series and all its flows.
+  const char* const names[] = {"flows_total", "datagrams_total", "sequence_gaps",
+                               "sampling_interval", "last_seen_seconds"};
+  auto complete = [&](const std::string& t) {
+    for (int i = 0; i < 4; ++i) {
+      if (MetricValue(t, series(i, "flows_total")) != 80) return false;
+      for (const char* name : names) {
+        if (MetricValue(t, series(i, name)) < 0) return false;
+      }
+    }
+    return true;
+  };
   while (Clock::now() < end) {
     text = HttpGet(url, "").second;
-    if (MetricValue(text, series(3, "flows_total")) == 80) break;
+    if (complete(text)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   for (int i = 0; i < 4; ++i) {
