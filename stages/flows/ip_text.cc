@@ -45,11 +45,6 @@ char* PutHexGroup(char* p, unsigned v) {
   return p;
 }
 
-bool IsV4Mapped(const uint8_t* b) {
-  static constexpr uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  return std::memcmp(b, kPrefix, sizeof kPrefix) == 0;
-}
-
 // The longest run of at least two zero groups: [*begin, *begin + *len).
 void LongestZeroRun(const unsigned* groups, int* begin, int* len) {
   *begin = -1;
@@ -79,7 +74,7 @@ char* PutIpv4(char* p, const uint8_t* bytes) {
 }
 
 char* PutIpv6(char* p, const uint8_t* bytes) {
-  if (IsV4Mapped(bytes)) {
+  if (IsIpv4Mapped(bytes)) {
     static constexpr char kMappedPrefix[] = {':', ':', 'f', 'f', 'f', 'f', ':'};
     std::memcpy(p, kMappedPrefix, sizeof kMappedPrefix);
     return PutIpv4(p + sizeof kMappedPrefix, bytes + 12);
@@ -111,6 +106,11 @@ void Finish(char* end, IpText* out) {
 }
 
 }  // namespace
+
+bool IsIpv4Mapped(const uint8_t* bytes) {
+  static constexpr uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return std::memcmp(bytes, kPrefix, sizeof kPrefix) == 0;
+}
 
 void FormatIpv4(const uint8_t* bytes, IpText* out) { Finish(PutIpv4(out->text, bytes), out); }
 

@@ -15,6 +15,9 @@
 
 namespace nf2 {
 
+// Whether 16 address bytes are an IPv4-mapped IPv6 address (::ffff:a.b.c.d).
+bool IsIpv4Mapped(const uint8_t* bytes);
+
 void FormatIpv4(const uint8_t* bytes, IpText* out);
 void FormatIpv6(const uint8_t* bytes, IpText* out);
 

@@ -18,10 +18,7 @@ Exporter Exporter::FromIpv4(uint32_t ipv4, uint16_t port) {
   return e;
 }
 
-bool Exporter::is_ipv4() const {
-  static constexpr uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  return std::memcmp(addr.data(), kPrefix, sizeof kPrefix) == 0;
-}
+bool Exporter::is_ipv4() const { return IsIpv4Mapped(addr.data()); }
 
 std::string Exporter::AddressText() const {
   IpText text;
