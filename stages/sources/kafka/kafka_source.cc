@@ -114,6 +114,7 @@ struct KafkaSource::Parts {
   uint64_t commit_answers = 0;  // bounded waits count the answers they get
   pipeline::Counter* assign_counter = nullptr;
   pipeline::Counter* revoke_counter = nullptr;
+  pipeline::Gauge* paused_gauge = nullptr;
   LogThrottle error_log{5, 10.0};
 
   absl::Status Start();
@@ -129,6 +130,7 @@ struct KafkaSource::Parts {
   Push PushFront(std::chrono::microseconds wait);
   void Register(ReadyChunk& r, PartitionState& p);
   void UpdatePause(Clock::time_point now);
+  void ResumeAfterAssign(rd_kafka_topic_partition_list_t* assigned);
   void CommitIfMoved();
   bool ForgetUnanswered();
   ListPtr MovedWatermarks(const std::function<bool(int32_t)>& which);
@@ -369,6 +371,24 @@ void KafkaSource::Parts::UpdatePause(Clock::time_point now) {
     rd_kafka_resume_partitions(rk.get(), list.get());
   }
   paused = want;
+  if (paused_gauge) paused_gauge->Set(paused ? 1 : 0);
+}
+
+// librdkafka keeps a partition's pause across a revoke and a re-assignment
+// (its pause lives on the partition, not the assignment): a member paused
+// when the group rebalanced would never fetch its partitions again. An
+// assignment therefore starts unpaused, all of it (an incremental one keeps
+// earlier partitions that may be paused too).
+void KafkaSource::Parts::ResumeAfterAssign(rd_kafka_topic_partition_list_t* assigned) {
+  rd_kafka_resume_partitions(rk.get(), assigned);
+  rd_kafka_topic_partition_list_t* all = nullptr;
+  if (rd_kafka_assignment(rk.get(), &all) == 0 && all != nullptr) {
+    ListPtr list(all);
+    rd_kafka_resume_partitions(rk.get(), list.get());
+  }
+  paused = false;
+  full_since = Clock::time_point();
+  if (paused_gauge) paused_gauge->Set(0);
 }
 
 // The watermarks of the partitions `which` selects that moved past what was
@@ -478,7 +498,6 @@ void KafkaSource::Parts::OnAssign(rd_kafka_topic_partition_list_t* parts) {
                             "The group's committed offset (next message to read).", labels);
     }
   }
-  paused = false;
   if (Cooperative(rk.get())) {
     if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk.get(), parts)) {
       rd_kafka_error_destroy(e);
@@ -486,6 +505,7 @@ void KafkaSource::Parts::OnAssign(rd_kafka_topic_partition_list_t* parts) {
   } else {
     rd_kafka_assign(rk.get(), parts);
   }
+  ResumeAfterAssign(parts);
 }
 
 // What was read of `partition` but never pushed is left for its next owner.
@@ -583,6 +603,9 @@ KafkaSource::KafkaSource(KafkaSourceOptions options, pipeline::BoundedQueue<Line
         metrics->GetCounter("nf2ingest_kafka_rebalances_total", help, {{"kind", "assign"}});
     parts_->revoke_counter =
         metrics->GetCounter("nf2ingest_kafka_rebalances_total", help, {{"kind", "revoke"}});
+    parts_->paused_gauge = metrics->GetGauge(
+        "nf2ingest_kafka_fetch_paused",
+        "1 while fetching is paused because the pipeline has been full for a second.", {});
   }
 }
 
