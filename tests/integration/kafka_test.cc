@@ -4,8 +4,10 @@
 // replacement joining lose nothing and deliver again no more than the bound
 // the README states; SIGTERM then restart delivers nothing twice; a poisoned
 // message is one invalid outcome and its offset is committed; with the API
-// down the lag grows and nothing is committed; protobuf end to end; brokers
-// that cannot be reached are a warning, a setting librdkafka refuses exit 2.
+// down the lag grows and nothing is committed; a member paused when the group
+// rebalances fetches again; --kafka-start latest skips the backlog; protobuf
+// end to end; brokers that cannot be reached are a warning, a setting
+// librdkafka refuses exit 2.
 //
 // Every produced message is identifiable (its `bytes` counter, or the whole
 // record), so duplicates are counted, not guessed. Rebalances on the mock are
@@ -353,7 +355,8 @@ bool WaitForMetric(int port, const std::string& name, double value, seconds time
 TEST(Kafka, ApiDownLagGrowsAndNothingIsCommittedPastDelivery) {
   const std::string dir = TempDir();
   KafkaMock kafka(4);
-  const int api_port = FreeLoopbackPort();
+  const HeldPort api;  // the API is down until the sink starts on it
+  const int api_port = api.port();
   const int metrics_port = FreeLoopbackPort();
   std::map<std::string, std::string> env = {{"API", "http://127.0.0.1:" + std::to_string(api_port)},
                                             {"KEY", "TEST_KEY"},
@@ -384,7 +387,8 @@ TEST(Kafka, MemberPausedDuringARebalanceFetchesItsPartitionsAgain) {
   constexpr uint64_t kTotal = 2000;
   KafkaMock kafka(4);
   ASSERT_EQ(kafka.Produce(MessageFile(dir, 1, kTotal)), kTotal);
-  const int api_port = FreeLoopbackPort();
+  const HeldPort api;  // the API is down until the sink starts on it
+  const int api_port = api.port();
   const int metrics_port = FreeLoopbackPort();
   std::map<std::string, std::string> env = {{"API", "http://127.0.0.1:" + std::to_string(api_port)},
                                             {"KEY", "TEST_KEY"},
@@ -413,6 +417,44 @@ TEST(Kafka, MemberPausedDuringARebalanceFetchesItsPartitionsAgain) {
   EXPECT_GT(second.Summary().at("delivered"), 0u) << second.log();
 }
 
+// A new group with --kafka-start latest skips what the topic held before
+// it joined. When exactly its start offsets are looked up is librdkafka's
+// business, so messages are produced in small rounds until one arrives; the
+// messages from before the start must never arrive, the last round must.
+TEST(Kafka, StartLatestSkipsWhatWasThereBefore) {
+  const std::string dir = TempDir();
+  constexpr uint64_t kBefore = 500;
+  constexpr uint64_t kRound = 100;
+  KafkaMock kafka(2);
+  ASSERT_EQ(kafka.Produce(MessageFile(dir, 1, kBefore)), kBefore);
+  Sink sink;
+  Member member(kafka, sink, {"--kafka-start", "latest"});
+  ASSERT_TRUE(member.WaitAssigned()) << member.log();
+  uint64_t produced = kBefore;
+  bool arrived = false;
+  for (int round = 0; round < 10 && !arrived; ++round) {
+    produced = kafka.Produce(MessageFile(dir, produced + 1, kRound));
+    arrived = WaitForRecordLines(sink, 1, seconds(3));
+  }
+  ASSERT_TRUE(arrived) << member.log();
+  const uint64_t last_first = produced + 1;
+  ASSERT_EQ(kafka.Produce(MessageFile(dir, last_first, kRound)), produced + kRound);
+  const auto last_round_arrived = [&] {
+    const auto ids = ReceivedIds(sink);
+    for (uint64_t id = last_first; id < last_first + kRound; ++id) {
+      if (ids.count(id) == 0) return false;
+    }
+    return true;
+  };
+  const auto deadline = Clock::now() + seconds(30);
+  while (!last_round_arrived() && Clock::now() < deadline) poll(nullptr, 0, 50);
+  ASSERT_TRUE(last_round_arrived()) << member.log();
+  ASSERT_EQ(member.Stop(), 0) << member.log();
+  const auto ids = ReceivedIds(sink);
+  ASSERT_FALSE(ids.empty());
+  EXPECT_GT(ids.begin()->first, kBefore) << "a message produced before the group started arrived";
+}
+
 TEST(Kafka, ProtobufMessagesBecomeTheRecordsOfTheirJsonLines) {
   const std::string dir = TempDir();
   const Corpus corpus = MakeCorpus(dir, "flows", {"--count", "3000", "--seed", "11"});
@@ -432,7 +474,8 @@ TEST(Kafka, ProtobufMessagesBecomeTheRecordsOfTheirJsonLines) {
 
 TEST(Kafka, BrokersDownAreAWarningNotAnExit) {
   Sink sink;
-  const std::string brokers = "127.0.0.1:" + std::to_string(FreeLoopbackPort());
+  const HeldPort nobody;
+  const std::string brokers = "127.0.0.1:" + std::to_string(nobody.port());
   const std::string dir = TempDir();
   Process member(
       Nf2ingestOptions(dir, {"--kafka-brokers", brokers, "--stats-interval", "0"}, EnvFor(sink)));

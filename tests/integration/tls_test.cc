@@ -239,7 +239,8 @@ TEST_F(TlsTest, ReadableClientKeyIsWarnedAbout) {
 TEST(ProxyTest, ProxyIsUsedAndItsPasswordNeverLogged) {
   Sink sink;
   auto env = EnvFor(sink);
-  const int closed = FreeLoopbackPort();
+  const HeldPort held;  // nothing listens there
+  const int closed = held.port();
   env["PROXY"] = "http://user:s3cretpw@127.0.0.1:" + std::to_string(closed);
   env["DRAIN_TIMEOUT"] = "1";
   const std::string dir = TempDir();

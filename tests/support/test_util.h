@@ -126,6 +126,25 @@ int ListenOnLoopback(int backlog, int* port);
 int FreeLoopbackPort();
 bool LoopbackAccepts(int port);
 
+// A loopback port for a server that comes up later in the test (an API that
+// is down at first). Held bound with SO_REUSEADDR but not listening: connects
+// to it are refused, and no outgoing connection can take it as its ephemeral
+// port meanwhile (connect() skips bound ports; a connection from the port to
+// itself would otherwise keep it). ingest-sink and the metrics server bind
+// with SO_REUSEADDR too, so they can start while it is held.
+class HeldPort {
+ public:
+  HeldPort();
+  ~HeldPort();
+  HeldPort(const HeldPort&) = delete;
+  HeldPort& operator=(const HeldPort&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 // HTTP GET with a Bearer key; returns status and body.
 std::pair<long, std::string> HttpGet(const std::string& url, const std::string& key);
 
