@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <map>
@@ -83,10 +84,6 @@ std::string PartitionList(const rd_kafka_topic_partition_list_t* parts) {
   return out;
 }
 
-bool Cooperative(rd_kafka_t* rk) {
-  return std::string(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
-}
-
 }  // namespace
 
 struct KafkaSource::Parts {
@@ -105,6 +102,7 @@ struct KafkaSource::Parts {
   bool paused = false;
   Clock::time_point full_since;  // ready chunks waiting for room since (zero: not full)
   bool finishing = false;        // the pipeline has drained: nothing more will be acknowledged
+  bool cooperative = false;      // the group's rebalance protocol, as last reported
   uint64_t seen_version = 0;
   Clock::time_point last_commit;
   Clock::time_point last_lag;
@@ -143,6 +141,7 @@ struct KafkaSource::Parts {
   void UpdateLag();
   void Warn(const std::string& what);
   PartitionState* Find(int32_t partition);
+  bool Cooperative();
 };
 
 namespace {
@@ -189,6 +188,17 @@ void KafkaSource::Parts::Warn(const std::string& what) {
 PartitionState* KafkaSource::Parts::Find(int32_t partition) {
   auto it = partitions.find(partition);
   return it == partitions.end() ? nullptr : &it->second;
+}
+
+// librdkafka answers NULL instead of the protocol once the consumer is
+// closing, which is exactly when the last revoke comes: the protocol seen
+// before then is kept (it cannot change without a restart).
+bool KafkaSource::Parts::Cooperative() {
+  const char* protocol = rd_kafka_rebalance_protocol(rk.get());
+  if (protocol != nullptr && std::strcmp(protocol, "NONE") != 0) {
+    cooperative = std::strcmp(protocol, "COOPERATIVE") == 0;
+  }
+  return cooperative;
 }
 
 absl::Status KafkaSource::Parts::Start() {
@@ -498,7 +508,7 @@ void KafkaSource::Parts::OnAssign(rd_kafka_topic_partition_list_t* parts) {
                             "The group's committed offset (next message to read).", labels);
     }
   }
-  if (Cooperative(rk.get())) {
+  if (Cooperative()) {
     if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk.get(), parts)) {
       rd_kafka_error_destroy(e);
     }
@@ -562,7 +572,7 @@ void KafkaSource::Parts::OnRevoke(rd_kafka_topic_partition_list_t* parts) {
                              : " (batches still in flight after --kafka-revoke-timeout: "
                                "their records may be delivered again)"));
   for (const auto& [n, _] : revoked) partitions.erase(n);
-  if (Cooperative(rk.get())) {
+  if (Cooperative()) {
     if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk.get(), parts)) {
       rd_kafka_error_destroy(e);
     }
