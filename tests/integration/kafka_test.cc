@@ -341,6 +341,14 @@ double MetricSum(int port, const std::string& name) {
   return sum;
 }
 
+// Environment for a member whose API (at `port`) is not up yet: quick retries.
+std::map<std::string, std::string> DownApiEnv(int port) {
+  return {{"API", "http://127.0.0.1:" + std::to_string(port)},
+          {"KEY", "TEST_KEY"},
+          {"RETRY_INITIAL", "0.05"},
+          {"RETRY_MAX", "0.3"}};
+}
+
 bool WaitForMetric(int port, const std::string& name, double value, seconds timeout,
                    bool at_least = false) {
   const auto deadline = Clock::now() + timeout;
@@ -358,10 +366,7 @@ TEST(Kafka, ApiDownLagGrowsAndNothingIsCommittedPastDelivery) {
   const HeldPort api;  // the API is down until the sink starts on it
   const int api_port = api.port();
   const int metrics_port = FreeLoopbackPort();
-  std::map<std::string, std::string> env = {{"API", "http://127.0.0.1:" + std::to_string(api_port)},
-                                            {"KEY", "TEST_KEY"},
-                                            {"RETRY_INITIAL", "0.05"},
-                                            {"RETRY_MAX", "0.3"}};
+  const auto env = DownApiEnv(api_port);
   Member member(kafka, env, {"--metrics-addr", "127.0.0.1:" + std::to_string(metrics_port)});
   ASSERT_TRUE(member.WaitAssigned()) << member.log();
   ASSERT_EQ(kafka.Produce(MessageFile(dir, 1, 1000)), 1000u);
@@ -390,10 +395,7 @@ TEST(Kafka, MemberPausedDuringARebalanceFetchesItsPartitionsAgain) {
   const HeldPort api;  // the API is down until the sink starts on it
   const int api_port = api.port();
   const int metrics_port = FreeLoopbackPort();
-  std::map<std::string, std::string> env = {{"API", "http://127.0.0.1:" + std::to_string(api_port)},
-                                            {"KEY", "TEST_KEY"},
-                                            {"RETRY_INITIAL", "0.05"},
-                                            {"RETRY_MAX", "0.3"}};
+  const auto env = DownApiEnv(api_port);
   const std::vector<std::string> small = {"--kafka-max-uncommitted", "200",
                                           "--kafka-revoke-timeout", "1"};
   std::vector<std::string> first_args = small;

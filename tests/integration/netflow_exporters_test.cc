@@ -267,21 +267,6 @@ bool PollQueue(int port, Fn done) {
   return false;
 }
 
-// Sends the datagrams in order from one socket (so one exporter, as captured).
-void Replay(const std::vector<std::string>& datagrams, int port) {
-  int unused = 0;
-  const int fd = BoundUdpSocket(&unused);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(static_cast<uint16_t>(port));
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  for (const std::string& d : datagrams) {
-    EXPECT_EQ(sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
-              static_cast<ssize_t>(d.size()));
-  }
-  close(fd);
-}
-
 // A flow as compared: nfdump's fields or a flows.v1 record's.
 struct Flow {
   std::string src, dst;
@@ -368,8 +353,8 @@ std::vector<Flow> DecodeWithNfdump(const std::vector<std::string>& datagrams) {
   {
     Process nfcapd(opts);
     EXPECT_TRUE(PollQueue(port, [](long q) { return q >= 0; })) << "nfcapd never bound " << port;
-    Replay(datagrams, port);
-    Replay({SentinelDatagram()}, port);
+    SendDatagrams(port, datagrams);
+    SendDatagrams(port, {SentinelDatagram()});
     EXPECT_TRUE(nfcapd.WaitForText(opts.stdout_path, kSentinelSrc, std::chrono::seconds(20)))
         << "nfcapd did not process the datagrams: " << ReadFile(opts.stdout_path);
     nfcapd.Signal(SIGTERM);
@@ -416,7 +401,7 @@ std::vector<Flow> DecodeWithNfdump(const std::vector<std::string>& datagrams) {
 std::vector<Flow> DecodeWithNf2ingest(const std::vector<std::string>& datagrams, size_t expect) {
   Sink sink;
   Collector collector(sink, {"--udp-sockets=1"});
-  Replay(datagrams, collector.port());
+  SendDatagrams(collector.port(), datagrams);
   EXPECT_EQ(WaitForLineCount(sink.out_path(), expect), expect);
   const RunResult r = collector.Stop();
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;

@@ -97,26 +97,38 @@ std::map<std::string, uint64_t> ParseNetflowLine(const std::string& log) {
 }
 
 void SendDatagram(int port, const std::string& datagram, bool v6) {
-  const int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(fd, 0);
-  ssize_t sent = -1;
-  if (v6) {
-    sockaddr_in6 to{};
-    to.sin6_family = AF_INET6;
-    to.sin6_port = htons(static_cast<uint16_t>(port));
-    to.sin6_addr = in6addr_loopback;
-    sent = sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to),
-                  sizeof to);
-  } else {
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(static_cast<uint16_t>(port));
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sent = sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to),
-                  sizeof to);
+  if (!v6) {
+    SendDatagrams(port, {datagram});
+    return;
   }
+  const int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in6 to{};
+  to.sin6_family = AF_INET6;
+  to.sin6_port = htons(static_cast<uint16_t>(port));
+  to.sin6_addr = in6addr_loopback;
+  const ssize_t sent =
+      sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
   close(fd);
   EXPECT_EQ(sent, static_cast<ssize_t>(datagram.size()));
+}
+
+int SendDatagrams(int port, const std::vector<std::string>& datagrams) {
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  EXPECT_GE(fd, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(port));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (const std::string& d : datagrams) {
+    EXPECT_EQ(sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+              static_cast<ssize_t>(d.size()));
+  }
+  sockaddr_in self{};
+  socklen_t len = sizeof self;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&self), &len);
+  close(fd);
+  return ntohs(self.sin_port);
 }
 
 }  // namespace nf2::testing

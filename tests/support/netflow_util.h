@@ -54,6 +54,10 @@ std::map<std::string, uint64_t> ParseNetflowLine(const std::string& log);
 // Sends `datagram` over UDP to 127.0.0.1:port (or [::1] when `v6`).
 void SendDatagram(int port, const std::string& datagram, bool v6 = false);
 
+// Sends `datagrams` in order to 127.0.0.1:port from one socket of their own
+// (so one exporter, as captured); returns the sender's port.
+int SendDatagrams(int port, const std::vector<std::string>& datagrams);
+
 }  // namespace nf2::testing
 
 #endif  // NF2INGEST_TESTS_SUPPORT_NETFLOW_UTIL_H_

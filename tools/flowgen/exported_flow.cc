@@ -9,8 +9,6 @@
 namespace nf2::flowgen {
 namespace {
 
-constexpr uint16_t kServicePorts[] = {443, 80, 53, 22, 123, 8080, 25, 3306};
-
 uint8_t DrawProto(Rng& rng) {
   const uint64_t r = rng.Below(100);
   if (r < 60) return 6;
@@ -44,6 +42,11 @@ void FormatAddress(const std::array<uint8_t, 16>& addr, bool v6, IpText* out) {
 
 }  // namespace
 
+uint16_t DrawServicePort(Rng& rng) {
+  constexpr uint16_t kServicePorts[] = {443, 80, 53, 22, 123, 8080, 25, 3306};
+  return rng.Chance(700) ? kServicePorts[rng.Below(8)] : static_cast<uint16_t>(rng.Below(65536));
+}
+
 ExportedFlow DrawFlow(Rng& rng, uint32_t uptime_ms, double ipv6_ratio) {
   ExportedFlow f;
   f.v6 = static_cast<double>(rng.Below(1'000'000)) < ipv6_ratio * 1e6;
@@ -52,8 +55,7 @@ ExportedFlow DrawFlow(Rng& rng, uint32_t uptime_ms, double ipv6_ratio) {
   f.proto = DrawProto(rng);
   if (f.proto == 6 || f.proto == 17) {
     f.src_port = static_cast<uint16_t>(rng.Range(1024, 65535));
-    f.dst_port =
-        rng.Chance(700) ? kServicePorts[rng.Below(8)] : static_cast<uint16_t>(rng.Below(65536));
+    f.dst_port = DrawServicePort(rng);
   }
   f.packets = rng.Range(1, 50'000);
   f.bytes = f.packets * rng.Range(40, 1500);

@@ -27,6 +27,9 @@ struct ExportedFlow {
   uint32_t last_ms = 0;
 };
 
+// A destination port: most often a well-known service, else any.
+uint16_t DrawServicePort(Rng& rng);
+
 // A random flow as an edge router sees it: mostly TCP and UDP to well-known
 // services, `ipv6_ratio` of them IPv6, started 1-10 s before `uptime_ms`.
 ExportedFlow DrawFlow(Rng& rng, uint32_t uptime_ms, double ipv6_ratio);

@@ -5,8 +5,6 @@
 namespace nf2::flowgen {
 namespace {
 
-constexpr uint16_t kServicePorts[] = {443, 80, 53, 22, 123, 8080, 25, 3306};
-
 // The protocol mix of a typical edge router: mostly TCP, then UDP, a little
 // ICMP, GRE, ESP and SCTP.
 uint32_t PickProto(Rng& rng) {
@@ -29,8 +27,7 @@ Ports PickPorts(Rng& rng, uint32_t proto) {
   Ports ports;
   if (proto == 6 || proto == 17 || proto == 132) {
     ports.src = static_cast<uint32_t>(rng.Range(1024, 65535));
-    ports.dst =
-        rng.Chance(700) ? kServicePorts[rng.Below(8)] : static_cast<uint32_t>(rng.Below(65536));
+    ports.dst = DrawServicePort(rng);
   }
   return ports;
 }

@@ -19,31 +19,15 @@
 #include "pipeline/shutdown.h"
 #include "stages/netflow/datagram_chunk.h"
 #include "stages/sources/udp/listen_address.h"
+#include "tests/support/netflow_util.h"
 
 namespace nf2 {
 namespace {
 
+using nf2::testing::SendDatagrams;
 using std::chrono::milliseconds;
 
 int PortOf(const std::string& bound) { return std::stoi(bound.substr(bound.rfind(':') + 1)); }
-
-// Sends from a socket of its own; returns the sender's port.
-int Send(int port, const std::vector<std::string>& datagrams) {
-  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(static_cast<uint16_t>(port));
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  for (const std::string& d : datagrams) {
-    EXPECT_EQ(sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
-              static_cast<ssize_t>(d.size()));
-  }
-  sockaddr_in self{};
-  socklen_t len = sizeof self;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&self), &len);
-  close(fd);
-  return ntohs(self.sin_port);
-}
 
 struct Running {
   explicit Running(UdpSourceOptions options) : queue(64), shutdown(std::chrono::seconds(5)) {
@@ -82,7 +66,7 @@ std::vector<netflow::DatagramView> Frames(const LineChunk& chunk) {
 
 TEST(UdpSourceTest, DatagramsComeOutFramedWithTheirSender) {
   Running r({});
-  const int sender = Send(r.port(), {"first", std::string(1400, 'x'), "third"});
+  const int sender = SendDatagrams(r.port(), {"first", std::string(1400, 'x'), "third"});
   std::vector<std::string> got;
   while (got.size() < 3) {
     std::unique_ptr<LineChunk> chunk;
@@ -110,7 +94,7 @@ TEST(UdpSourceTest, ALoneDatagramIsNotHeldBack) {
   options.max_hold = milliseconds(20);
   Running r(options);
   const auto sent = std::chrono::steady_clock::now();
-  Send(r.port(), {"alone"});
+  SendDatagrams(r.port(), {"alone"});
   std::unique_ptr<LineChunk> chunk;
   ASSERT_TRUE(r.queue.PopWait(chunk, milliseconds(5000)));
   const auto waited = std::chrono::steady_clock::now() - sent;
@@ -123,7 +107,7 @@ TEST(UdpSourceTest, StopTakesWhatTheSocketHolds) {
   options.max_hold = std::chrono::hours(1);  // only the stop can send the chunk
   Running r(options);
   std::vector<std::string> many(50, "datagram");
-  Send(r.port(), many);
+  SendDatagrams(r.port(), many);
   r.Stop();
   size_t frames = 0;
   std::unique_ptr<LineChunk> chunk;
