@@ -133,6 +133,11 @@ void Log(LogLevel level, std::string_view message) {
   WriteLine(kLevelNames[static_cast<int>(level)], message);
 }
 
+void LogWithSuppressed(LogLevel level, std::string line, uint64_t suppressed) {
+  if (suppressed > 0) absl::StrAppend(&line, " [", suppressed, " more since the last report]");
+  Log(level, line);
+}
+
 // The summary keeps its bare form in text; in JSON it is an INFO object.
 void LogAlways(std::string_view message) {
   WriteLine(static_cast<LogFormat>(g_format.load()) == LogFormat::kJson ? "INFO" : "", message);

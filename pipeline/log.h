@@ -73,6 +73,19 @@ class LogThrottle {
   std::atomic<uint64_t> skipped_{0};
 };
 
+// Logs `line` at `level`, noting how many like it a throttle held back since
+// the last one ("... [12 more since the last report]").
+void LogWithSuppressed(LogLevel level, std::string line, uint64_t suppressed);
+
+// Logs the line `make_line()` builds when `throttle` lets it through; builds
+// nothing otherwise, so a flood of bad input costs a counter, not a string.
+template <typename MakeLine>
+void LogThrottled(LogThrottle& throttle, LogLevel level, MakeLine make_line) {
+  uint64_t suppressed = 0;
+  if (!LogEnabled(level) || !throttle.Allow(&suppressed)) return;
+  LogWithSuppressed(level, make_line(), suppressed);
+}
+
 }  // namespace nf2
 
 #endif  // NF2INGEST_PIPELINE_LOG_H_

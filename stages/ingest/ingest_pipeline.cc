@@ -180,21 +180,17 @@ void IngestPipeline::ParseChunk(LineParser& parser, const LineChunk& chunk, Reco
 
 // A line or message that could not be used, logged rate-limited.
 void IngestPipeline::LogInvalidUnit(std::string_view unit, std::string_view why) {
-  uint64_t suppressed;
-  if (!LogEnabled(LogLevel::kWarn) || !invalid_log_.Allow(&suppressed)) return;
-  std::string msg = absl::StrCat("[PARSE] invalid line skipped (", Av(why), "): ", Printable(unit));
-  if (suppressed > 0) absl::StrAppend(&msg, " [", suppressed, " more since the last report]");
-  LogWarn(msg);
+  LogThrottled(invalid_log_, LogLevel::kWarn, [&] {
+    return absl::StrCat("[PARSE] invalid line skipped (", Av(why), "): ", Printable(unit));
+  });
 }
 
 void IngestPipeline::LogBadDatagram(const netflow::Exporter& exporter,
                                     netflow::DatagramOutcome outcome) {
-  uint64_t suppressed;
-  if (!LogEnabled(LogLevel::kWarn) || !bad_datagram_log_.Allow(&suppressed)) return;
-  std::string msg = absl::StrCat("[NETFLOW] bad datagram from ", exporter.ToString(), ": ",
-                                 Av(netflow::DatagramOutcomeName(outcome)));
-  if (suppressed > 0) absl::StrAppend(&msg, " [", suppressed, " more since the last report]");
-  LogWarn(msg);
+  LogThrottled(bad_datagram_log_, LogLevel::kWarn, [&] {
+    return absl::StrCat("[NETFLOW] bad datagram from ", exporter.ToString(), ": ",
+                        Av(netflow::DatagramOutcomeName(outcome)));
+  });
 }
 
 void IngestPipeline::AddDatagramCounts(const DatagramCounts& c) {

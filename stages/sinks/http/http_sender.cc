@@ -248,13 +248,12 @@ void HttpSender::NoteSpoolWriteError(const Batch& batch, const absl::Status& sta
                                      std::string_view then) {
   m_->spool_write_errors->Add();
   m_->spool_write_failing->Set(1);
-  uint64_t suppressed;
-  if (!spool_error_log_.Allow(&suppressed)) return;  // a full disk fails every batch
-  std::string msg = absl::StrCat("[SPOOL] cannot write batch ", batch.id, " to ",
-                                 options_.spool->dir(), " (", options_.spool->FreeDiskBytes(),
-                                 " bytes free on its disk): ", status.message(), "; ", Av(then));
-  if (suppressed > 0) absl::StrAppend(&msg, " [", suppressed, " more since the last report]");
-  LogError(msg);
+  // A full disk fails every batch.
+  LogThrottled(spool_error_log_, LogLevel::kError, [&] {
+    return absl::StrCat("[SPOOL] cannot write batch ", batch.id, " to ", options_.spool->dir(),
+                        " (", options_.spool->FreeDiskBytes(),
+                        " bytes free on its disk): ", status.message(), "; ", Av(then));
+  });
 }
 
 void HttpSender::NoteSpoolWriteOk() { m_->spool_write_failing->Set(0); }
@@ -469,12 +468,9 @@ void HttpSender::Retry(std::unique_ptr<Batch> batch, Disposition d, const HttpAn
                           ": the API refused the key (check KEY / --key-file); keeping ", what,
                           ", retry in ", Secs(delay), "s"));
   } else if (answer.tls_problem) {
-    uint64_t suppressed = 0;
-    if (tls_error_log_.Allow(&suppressed)) {
-      std::string msg = absl::StrCat("[INGEST][ERR] ", answer.body, " for ", what, "; retrying");
-      if (suppressed > 0) absl::StrAppend(&msg, " [", suppressed, " more since the last report]");
-      LogError(msg);
-    }
+    LogThrottled(tls_error_log_, LogLevel::kError, [&] {
+      return absl::StrCat("[INGEST][ERR] ", answer.body, " for ", what, "; retrying");
+    });
   } else if (answer.status == 0) {
     LogWarn(absl::StrCat("[INGEST][ERR] Request failed: ", answer.body, " for ", what,
                          "; retry in ", Secs(delay), "s"));

@@ -178,11 +178,7 @@ void LogCb(const rd_kafka_t* rk, int level, const char* facility, const char* me
 }  // namespace
 
 void KafkaSource::Parts::Warn(const std::string& what) {
-  uint64_t suppressed = 0;
-  if (!error_log.Allow(&suppressed)) return;
-  std::string line = absl::StrCat("[KAFKA] ", what);
-  if (suppressed > 0) absl::StrAppend(&line, " [", suppressed, " more since the last report]");
-  LogWarn(line);
+  LogThrottled(error_log, LogLevel::kWarn, [&] { return absl::StrCat("[KAFKA] ", what); });
 }
 
 PartitionState* KafkaSource::Parts::Find(int32_t partition) {

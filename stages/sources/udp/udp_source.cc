@@ -200,10 +200,10 @@ class UdpSource::Reader {
   }
 
   void LogReadError() {
-    uint64_t suppressed = 0;
-    if (!read_errors_.Allow(&suppressed)) return;
-    LogWarn(absl::StrCat("[NETFLOW] reading a UDP socket failed: ", std::strerror(errno),
-                         suppressed ? absl::StrCat(" [", suppressed, " more]") : ""));
+    const int error = errno;
+    LogThrottled(read_errors_, LogLevel::kWarn, [error] {
+      return absl::StrCat("[NETFLOW] reading a UDP socket failed: ", std::strerror(error));
+    });
   }
 
   const int fd_;

@@ -1,9 +1,13 @@
 // Masking of the API key in what the program writes: the functions every log
-// line and every stored API answer go through.
+// line and every stored API answer go through; and throttled logging, which
+// builds no line it does not write and says how many it held back.
 #include "pipeline/log.h"
+
+#include <unistd.h>
 
 #include <string>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace nf2 {
@@ -58,6 +62,36 @@ TEST(RedactForLog, UsesTheLogSecretWhateverItsLength) {
   EXPECT_EQ(RedactForLog("got k1 and \"k1\""), "got [REDACTED] and \"[REDACTED]\"");
   SetLogSecret("");
   EXPECT_EQ(RedactForLog("got k1"), "got k1");
+}
+
+TEST(LogThrottled, BuildsOnlyTheLinesItWritesAndCountsTheOthers) {
+  LogThrottle throttle(1, 0.05);  // the burst and the next, then one per 50 ms
+  int built = 0;
+  auto make = [&] { return "bad input #" + std::to_string(++built); };
+  ::testing::internal::CaptureStderr();
+  for (int i = 0; i < 7; ++i) LogThrottled(throttle, LogLevel::kError, make);
+  const int built_at_once = built;
+  // Bounded wait on the throttle's own clock until it lets one more through.
+  for (int i = 0; i < 2000 && built == built_at_once; ++i) {
+    LogThrottled(throttle, LogLevel::kError, make);
+    if (built == built_at_once) usleep(1000);
+  }
+  const std::string out = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(built_at_once, 2) << out;
+  ASSERT_EQ(built, 3) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("bad input #1\n"));
+  EXPECT_THAT(out, ::testing::HasSubstr("bad input #2\n"));
+  EXPECT_THAT(out,
+              ::testing::ContainsRegex("bad input #3 \\[[0-9]+ more since the last report\\]"));
+}
+
+TEST(LogWithSuppressed, NamesNothingWhenNothingWasHeldBack) {
+  ::testing::internal::CaptureStderr();
+  LogWithSuppressed(LogLevel::kError, "plain", 0);
+  LogWithSuppressed(LogLevel::kError, "after", 7);
+  const std::string out = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(out, ::testing::HasSubstr("plain\n"));
+  EXPECT_THAT(out, ::testing::HasSubstr("after [7 more since the last report]\n"));
 }
 
 }  // namespace
