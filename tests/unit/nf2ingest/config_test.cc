@@ -13,6 +13,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_util.h"
 #include "tools/nf2ingest/cpu_budget.h"
 
 namespace nf2 {
@@ -44,7 +45,7 @@ std::string ErrorOf(const Env& env, const std::vector<std::string>& args = {}) {
 }
 
 std::string TempFile(const std::string& name, const std::string& content) {
-  std::string path = ::testing::TempDir() + "/config_test_" + name;
+  std::string path = nf2::testing::TempDir() + "/config_test_" + name;
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << content;
   return path;
@@ -362,7 +363,7 @@ TEST(ConfigTest, KeyFileReadsTheFirstLine) {
 
 TEST(ConfigTest, KeyFileProblemsFail) {
   const Env env;
-  const std::string missing = ::testing::TempDir() + "/config_test_no_such_key_file";
+  const std::string missing = nf2::testing::TempDir() + "/config_test_no_such_key_file";
   std::remove(missing.c_str());
   EXPECT_THAT(ErrorOf(env, {"--key-file", missing}), HasSubstr("--key-file"));
   const std::string empty = TempFile("empty_key", "");
@@ -586,7 +587,7 @@ unsigned AffinityCpus() {
 }
 
 TEST(CpuBudgetTest, TheQuotaUnderTheCgroupRootCapsTheAffinityCount) {
-  const std::string root = ::testing::TempDir() + "/config_test_cgroup";
+  const std::string root = nf2::testing::TempDir() + "/config_test_cgroup";
   ::mkdir(root.c_str(), 0700);
   // No cgroup files at all: the affinity mask decides.
   EXPECT_EQ(CpuBudget(root), AffinityCpus());

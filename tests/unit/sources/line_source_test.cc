@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_util.h"
 
 namespace nf2 {
 namespace {
@@ -21,7 +22,7 @@ struct Result {
 };
 
 Result ReadThrough(const std::string& content, size_t chunk_bytes, size_t max_line_bytes) {
-  const std::string path = ::testing::TempDir() + "/line_source_test_input";
+  const std::string path = nf2::testing::TempDir() + "/input";
   std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
   pipeline::BoundedQueue<LineChunk> queue(1024);
   pipeline::Outcomes outcomes;
