@@ -424,7 +424,8 @@ TEST(Proxy, BehindNginxWithASmallBodyLimitBatchesAreSplitUntilTheyPass) {
   const std::string dir = TempDir();
   Corpus c = MakeCorpus(dir, "c", {"--count", "20000", "--seed", "18"});
   Sink sink;
-  const int port = FreeLoopbackPort();
+  const HeldPort held;  // nginx binds it with SO_REUSEADDR
+  const int port = held.port();
   WriteFile(dir + "/nginx.conf",
             "user root;\nworker_processes 1;\npid " + dir + "/nginx.pid;\nerror_log " + dir +
                 "/error.log;\nevents {}\nhttp {\n  access_log off;\n  client_body_temp_path " +

@@ -365,7 +365,8 @@ TEST(Kafka, ApiDownLagGrowsAndNothingIsCommittedPastDelivery) {
   KafkaMock kafka(4);
   const HeldPort api;  // the API is down until the sink starts on it
   const int api_port = api.port();
-  const int metrics_port = FreeLoopbackPort();
+  const HeldPort metrics;  // the member's metrics server binds it with SO_REUSEADDR
+  const int metrics_port = metrics.port();
   const auto env = DownApiEnv(api_port);
   Member member(kafka, env, {"--metrics-addr", "127.0.0.1:" + std::to_string(metrics_port)});
   ASSERT_TRUE(member.WaitAssigned()) << member.log();
@@ -394,7 +395,8 @@ TEST(Kafka, MemberPausedDuringARebalanceFetchesItsPartitionsAgain) {
   ASSERT_EQ(kafka.Produce(MessageFile(dir, 1, kTotal)), kTotal);
   const HeldPort api;  // the API is down until the sink starts on it
   const int api_port = api.port();
-  const int metrics_port = FreeLoopbackPort();
+  const HeldPort metrics;  // the member's metrics server binds it with SO_REUSEADDR
+  const int metrics_port = metrics.port();
   const auto env = DownApiEnv(api_port);
   const std::vector<std::string> small = {"--kafka-max-uncommitted", "200",
                                           "--kafka-revoke-timeout", "1"};

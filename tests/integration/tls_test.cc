@@ -106,8 +106,8 @@ class TlsTest : public ::testing::Test {
     ASSERT_TRUE(Have("nginx")) << "nginx (nginx-light)" << kInstallHint;
     dir_ = TempDir();
     ASSERT_NO_FATAL_FAILURE(MakeCertificates(dir_));
-    mtls_port_ = FreeLoopbackPort();
-    expired_port_ = FreeLoopbackPort();
+    mtls_port_ = mtls_held_.port();
+    expired_port_ = expired_held_.port();
     WriteFile(dir_ + "/nginx.conf", NginxConf(dir_, mtls_port_, expired_port_, sink_.port()));
     SpawnOptions o;
     o.argv = {NginxPath(), "-c", dir_ + "/nginx.conf", "-p", dir_, "-e", dir_ + "/error.log"};
@@ -151,6 +151,8 @@ class TlsTest : public ::testing::Test {
 
   Sink sink_;
   std::string dir_;
+  const HeldPort mtls_held_;  // nginx binds both with SO_REUSEADDR
+  const HeldPort expired_held_;
   int mtls_port_ = 0;
   int expired_port_ = 0;
   std::unique_ptr<Process> nginx_;

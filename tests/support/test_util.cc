@@ -388,12 +388,6 @@ int ListenOnLoopback(int backlog, int* port) {
   return fd;
 }
 
-int FreeLoopbackPort() {
-  int port = 0;
-  close(ListenOnLoopback(1, &port));
-  return port;
-}
-
 HeldPort::HeldPort() {
   fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   EXPECT_GE(fd_, 0);

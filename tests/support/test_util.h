@@ -123,7 +123,6 @@ void ExpectBalanced(const RunResult& r);
 // that was free a moment ago (for servers that cannot report the one they
 // picked), and whether something accepts connections on a port.
 int ListenOnLoopback(int backlog, int* port);
-int FreeLoopbackPort();
 bool LoopbackAccepts(int port);
 
 // A loopback port for a server that comes up later in the test (an API that
