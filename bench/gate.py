@@ -6,8 +6,13 @@ its counter ratio_to_memchr (its records per CPU second over the records per
 CPU second of memchr line splitting, measured on the same thread right after
 each iteration: see PairedBaseline in bench_support.h) with the ratio recorded
 in bench/baseline.json. A median ratio more than `tolerance` (20%) below the
-recorded one fails the gate (exit 1). Ratios, not absolute times: the machines
-are shared and noisy, and a neighbour slows the baseline and the stage alike.
+recorded one fails the gate (exit 1). Ratios, not absolute times: the
+machines are shared and noisy, and a neighbour slows the baseline and the
+stage alike, though not always equally: on this shared VM the host's other
+tenants have moved single ratios by up to -39% for an hour with nothing
+changed. So --quick (CI) fails only below `quick_tolerance` (50%), which a
+gross regression crosses (a record serialized twice: -61%); the 20% check is
+for a full run on a quiet machine.
 
 A benchmark that fails is measured again (5 fresh repetitions, judged on
 their median alone) up to CONFIRMATION_ROUNDS times, so a burst of noise from
@@ -16,6 +21,7 @@ fails every round.
 
 Usage: bench/gate.py [--quick] [--build-dir DIR] [--baseline FILE]
                      [--update [--runs N]] [--save DIR] [--no-retry]
+                     [--tolerance F]
 Standard library only.
 """
 
@@ -195,9 +201,11 @@ def update(args, runs):
         "comment": "ratio_to_memchr per benchmark (records per CPU second over memchr line "
                    "splitting's, paired on the same thread), median of `runs` gate runs on "
                    "the machine below. bench/gate.sh fails when a ratio falls more than "
-                   "`tolerance` below. Re-record with: bench/gate.sh --update --runs 5",
+                   "`tolerance` below (`quick_tolerance` with --quick, as in CI). "
+                   "Re-record with: bench/gate.sh --update --runs 5",
         "baseline": BASELINE_NAME,
         "tolerance": old.get("tolerance", 0.20),
+        "quick_tolerance": old.get("quick_tolerance", 0.50),
         "ratios": ratios,
         "measured": {
             "host": os.uname().nodename,
@@ -226,6 +234,9 @@ def main():
                     help="record the measured ratios (median over --runs) as the baseline")
     ap.add_argument("--runs", type=int, default=1, help="with --update: gate runs to take")
     ap.add_argument("--save", metavar="DIR", help="keep the raw Google Benchmark JSON here")
+    ap.add_argument("--tolerance", type=float,
+                    help="fail below (1 - this) x baseline (default: baseline.json's "
+                         "quick_tolerance with --quick, else its tolerance)")
     ap.add_argument("--no-retry", action="store_true",
                     help="fail on the first measurement (no confirmation run)")
     args = ap.parse_args()
@@ -239,7 +250,10 @@ def main():
     with open(args.baseline) as f:
         baseline = json.load(f)
     check_build(args, baseline.get("measured", {}).get("build_type"))
-    tol = float(baseline.get("tolerance", 0.20))
+    tol = args.tolerance
+    if tol is None:
+        key = "quick_tolerance" if args.quick else "tolerance"
+        tol = float(baseline.get(key, baseline.get("tolerance", 0.20)))
     expected = baseline["ratios"]
     got = measure(args)
     names = sorted((set(expected) | set(got)) - {BASELINE_NAME})
