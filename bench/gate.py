@@ -146,7 +146,7 @@ def samples(report, into=None):
     return into
 
 
-def measure(args, names=None, into=None, reps=None):
+def measure(args, names=None, reps=None):
     """Runs the gate's benchmarks (or only `names`) and returns their samples."""
     if args.quick:
         min_time, pipeline_min_time, default_reps = "0.2", "0.2", 3
@@ -158,7 +158,7 @@ def measure(args, names=None, into=None, reps=None):
         exact = lambda ns: "^(" + "|".join(re.escape(n) for n in ns) + ")$" if ns else None
         stage_filter = exact([n for n in names if not n.startswith("BM_Pipeline")])
         pipeline_filter = exact([n for n in names if n.startswith("BM_Pipeline")])
-    into = {} if into is None else into
+    into = {}
     for binary, flt, mt in (("bench_stages", stage_filter, min_time),
                             ("bench_pipeline", pipeline_filter, pipeline_min_time)):
         if flt:

@@ -119,18 +119,18 @@ std::map<std::string, std::string> EnvFor(const Sink& sink);
 void ExpectBalanced(const RunResult& r);
 
 // Loopback TCP for tests that play a server or a client themselves: a
-// listening socket on 127.0.0.1 with a free port (its port in *port), a port
-// that was free a moment ago (for servers that cannot report the one they
-// picked), and whether something accepts connections on a port.
+// listening socket on 127.0.0.1 with a free port (its port in *port), and
+// whether something accepts connections on a port.
 int ListenOnLoopback(int backlog, int* port);
 bool LoopbackAccepts(int port);
 
-// A loopback port for a server that comes up later in the test (an API that
-// is down at first). Held bound with SO_REUSEADDR but not listening: connects
-// to it are refused, and no outgoing connection can take it as its ephemeral
-// port meanwhile (connect() skips bound ports; a connection from the port to
-// itself would otherwise keep it). ingest-sink and the metrics server bind
-// with SO_REUSEADDR too, so they can start while it is held.
+// A loopback port for a server the test starts later (an API that is down
+// at first, nginx, a metrics server). Held bound with SO_REUSEADDR but not
+// listening: connects to it are refused, and no outgoing connection can take
+// it as its ephemeral port meanwhile (connect() skips bound ports; a
+// connection from the port to itself would otherwise keep it). ingest-sink,
+// nginx and the metrics server bind with SO_REUSEADDR too, so they can start
+// while it is held.
 class HeldPort {
  public:
   HeldPort();
